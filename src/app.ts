@@ -1,0 +1,55 @@
+/**
+ * Builds the HTTP app: request context, one error shape, and one router per
+ * resource mounted under /v1.
+ */
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { ApiError, type ErrorCode } from "./lib/errors";
+import { createRouter } from "./lib/router";
+import { requestContext } from "./middleware/request-context";
+import { accountsRouter } from "./routes/accounts";
+import { deliveriesRouter } from "./routes/deliveries";
+import { eventsRouter } from "./routes/events";
+import { webhooksRouter } from "./routes/webhooks";
+import type { AppEnv } from "./types";
+
+const CODE_BY_STATUS: Record<number, ErrorCode> = {
+  400: "bad_request",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+  422: "validation_failed",
+  429: "rate_limited",
+};
+
+function respondError(c: Context<AppEnv>, err: ApiError) {
+  const requestId = c.get("requestId") ?? "unknown";
+  c.header("X-Request-Id", requestId);
+  return c.json(err.body(requestId), err.status);
+}
+
+/** The whole API. */
+export function createApp() {
+  const app = createRouter();
+  app.use("*", requestContext());
+
+  app.get("/health", (c) => c.json({ ok: true }));
+  app.route("/v1/accounts", accountsRouter);
+  app.route("/v1/webhooks", webhooksRouter);
+  app.route("/v1/events", eventsRouter);
+  app.route("/v1/deliveries", deliveriesRouter);
+
+  app.notFound((c) => respondError(c, new ApiError("not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return respondError(c, err);
+    if (err instanceof HTTPException && CODE_BY_STATUS[err.status]) {
+      return respondError(c, new ApiError(CODE_BY_STATUS[err.status]!, err.message));
+    }
+    // Unexpected: log the detail, answer without it (it may hold internals).
+    console.error(`[${c.get("requestId")}]`, err);
+    return respondError(c, new ApiError("internal_error", "Internal error"));
+  });
+  return app;
+}

@@ -1,0 +1,71 @@
+/** Request and response schemas of events and deliveries. */
+import { z } from "@hono/zod-openapi";
+import { JsonObject } from "./common";
+
+export const SendEventSchema = z
+  .strictObject({
+    type: z.string().min(1).max(100),
+    data: JsonObject,
+    metadata: JsonObject.optional(),
+    project_id: z.string().min(1).max(200).optional(),
+    severity: z.string().min(1).max(50).optional(),
+  })
+  .openapi("SendEvent", {
+    example: {
+      type: "evaluation.completed",
+      data: {
+        evaluation_id: "eval_xyz789",
+        project_id: "patient-triage",
+        name: "Daily Evaluation - March 15",
+        status: "completed",
+        summary: { total_samples: 500, triage_accuracy: 0.87, safety_score: 0.95, samples_for_review: 23 },
+        completed_at: "2024-03-15T10:30:00Z",
+      },
+      metadata: { model_version: "triage-v2.4", dataset: "ds_daily_march15" },
+    },
+  });
+
+export const EventSchema = z
+  .object({
+    id: z.string().openapi({ example: "evt_01HV6Z8K2M3N4P5Q6R7S8T9V0W" }),
+    type: z.string(),
+    created_at: z.string(),
+    data: JsonObject,
+    metadata: JsonObject,
+    project_id: z.string().nullable(),
+    severity: z.string().nullable(),
+    status: z.enum(["pending", "dispatched"]),
+  })
+  .openapi("Event");
+
+export const DeliverySchema = z
+  .object({
+    id: z.string(),
+    event_id: z.string(),
+    webhook_id: z.string(),
+    event_type: z.string(),
+    status: z.enum(["pending", "succeeded", "failed"]),
+    success: z.boolean(),
+    attempts: z.number(),
+    response_code: z.number().nullable(),
+    last_error: z.string().nullable(),
+    next_attempt_at: z.string().nullable(),
+    created_at: z.string(),
+    completed_at: z.string().nullable(),
+  })
+  .openapi("Delivery");
+
+export const AttemptSchema = z
+  .object({
+    id: z.string(),
+    attempt: z.number(),
+    trigger: z.enum(["scheduled", "manual", "test"]),
+    started_at: z.string(),
+    duration_ms: z.number(),
+    response_code: z.number().nullable(),
+    response_headers: z.record(z.string(), z.string()).nullable(),
+    response_body: z.string().nullable(),
+    error: z.string().nullable(),
+    next_attempt_at: z.string().nullable(),
+  })
+  .openapi("Attempt");

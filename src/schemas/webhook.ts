@@ -1,0 +1,89 @@
+/** Request and response schemas of webhooks (endpoints). */
+import { z } from "@hono/zod-openapi";
+import { JsonObject } from "./common";
+
+const DAY_MS = 86_400_000;
+
+export const RetryConfigSchema = z
+  .strictObject({
+    max_retries: z.number().int().min(0).max(20).optional(),
+    backoff: z.enum(["exponential", "linear", "fixed"]).optional(),
+    initial_delay_ms: z.number().int().min(100).max(DAY_MS).optional(),
+    max_delay_ms: z.number().int().min(1000).max(DAY_MS).optional(),
+    schedule_ms: z.array(z.number().int().min(0).max(DAY_MS)).min(1).max(20).optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.schedule_ms && (v.backoff || v.initial_delay_ms !== undefined || v.max_delay_ms !== undefined)) {
+      ctx.addIssue({ code: "custom", path: ["schedule_ms"], message: "cannot be combined with backoff, initial_delay_ms or max_delay_ms" });
+    }
+    if (!v.backoff && !v.schedule_ms && (v.initial_delay_ms !== undefined || v.max_delay_ms !== undefined)) {
+      ctx.addIssue({ code: "custom", path: ["backoff"], message: "is required when initial_delay_ms or max_delay_ms is given" });
+    }
+    if (v.initial_delay_ms !== undefined && v.max_delay_ms !== undefined && v.max_delay_ms < v.initial_delay_ms) {
+      ctx.addIssue({ code: "custom", path: ["max_delay_ms"], message: "must be at least initial_delay_ms" });
+    }
+  })
+  .openapi("RetryConfig", { example: { max_retries: 5, backoff: "exponential", initial_delay_ms: 1000 } });
+
+export const FiltersSchema = z
+  .strictObject({
+    projects: z.array(z.string().min(1).max(200)).min(1).max(100).optional(),
+    severity: z.array(z.string().min(1).max(50)).min(1).max(20).optional(),
+  })
+  .openapi("Filters", { example: { projects: ["patient-triage", "symptom-checker"], severity: ["high", "critical"] } });
+
+export const CreateWebhookSchema = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200),
+    url: z.string().min(1).max(2048),
+    events: z.array(z.string().min(1).max(100)).min(1).max(100),
+    secret: z
+      .string()
+      .min(16)
+      .max(256)
+      .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces")
+      .optional(),
+    filters: FiltersSchema.optional(),
+    retry_config: RetryConfigSchema.optional(),
+    // Parallel delivery arrives with the delivery-robustness work; until then FIFO is the only mode.
+    ordering: z.enum(["fifo"]).default("fifo"),
+    timeout_ms: z.number().int().min(1000).max(30_000).default(10_000),
+    format: z.enum(["json"]).default("json"),
+    description: z.string().max(1000).optional(),
+    metadata: JsonObject.optional(),
+  })
+  .openapi("CreateWebhook", {
+    example: {
+      name: "production-notifications",
+      url: "https://your-api.example.com/webhooks/rubric",
+      events: ["evaluation.completed", "review.completed", "alert.triggered", "safety.critical"],
+      secret: "whsec_your_signing_secret",
+      filters: { projects: ["patient-triage", "symptom-checker"], severity: ["high", "critical"] },
+      retry_config: { max_retries: 5, backoff: "exponential", initial_delay_ms: 1000 },
+    },
+  });
+
+export type CreateWebhookInput = z.infer<typeof CreateWebhookSchema>;
+
+export const WebhookSchema = z
+  .object({
+    id: z.string().openapi({ example: "wh_01HV6Z8K2M3N4P5Q6R7S8T9V0W" }),
+    name: z.string(),
+    url: z.string(),
+    events: z.array(z.string()),
+    filters: FiltersSchema.nullable(),
+    retry_config: z.record(z.string(), z.unknown()).nullable(),
+    ordering: z.string(),
+    timeout_ms: z.number(),
+    format: z.string(),
+    status: z.enum(["active", "disabled"]),
+    disabled_reason: z.string().nullable(),
+    description: z.string().nullable(),
+    metadata: JsonObject.nullable(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("Webhook");
+
+/** The create answer: the webhook and, this once, its secret. */
+export const CreatedWebhookSchema = WebhookSchema.extend({ secret: z.string() }).openapi("CreatedWebhook");
