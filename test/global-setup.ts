@@ -1,6 +1,5 @@
 // Starts the real receiver for the workers-pool tests and hands its port to them.
 import type { TestProject } from "vitest/node";
-// @ts-expect-error -- plain ESM helper shared with the end-to-end suite
 import { startReceiver } from "./support/receiver.mjs";
 
 export default async function setup(project: TestProject) {
