@@ -1,0 +1,273 @@
+// End-to-end helpers: run `scripts/start.mjs` (wrangler dev) against a private
+// state directory, call its API, verify deliveries the seed's way, and stop or
+// kill -9 everything it started.
+import { execFileSync, spawn } from "node:child_process";
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const START = path.join(ROOT, "scripts", "start.mjs");
+/** Set E2E_VERBOSE=1 to see start.mjs / wrangler output while the tests run. */
+const VERBOSE = !!process.env.E2E_VERBOSE;
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits for `promise`, or `ms` at most (without keeping the process alive after it settles). */
+async function within(promise, ms) {
+  let timer;
+  try {
+    return await Promise.race([promise, new Promise((r) => (timer = setTimeout(r, ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A TCP port that was free a moment ago (listen on 0, read it, close). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = /** @type {net.AddressInfo} */ (server.address());
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Whether something can listen on 127.0.0.1:port right now. */
+export function portIsFree(port) {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+/** Polls `check` until it returns something truthy; fails after `timeout` ms with `what`. */
+export async function waitFor(check, { timeout = 15_000, interval = 100, what = "condition" } = {}) {
+  const deadline = Date.now() + timeout;
+  let lastError;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      if (err.fatal) throw err;
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeout} ms waiting for ${what}${lastError ? ` (last error: ${lastError.message})` : ""}`);
+    }
+    await sleep(interval);
+  }
+}
+
+/** A fresh temporary state directory (for --persist-to). */
+export const tempStateDir = () => mkdtempSync(path.join(os.tmpdir(), "rubric-e2e-"));
+export const removeDir = (dir) => dir && rmSync(dir, { recursive: true, force: true });
+
+const WRANGLER_TMP = path.join(ROOT, ".wrangler", "tmp");
+const wranglerTmpEntries = () => (existsSync(WRANGLER_TMP) ? readdirSync(WRANGLER_TMP) : []);
+
+/** Reads one value from the repository's .dev.vars (written by start.mjs). */
+export function devVar(name) {
+  const text = readFileSync(path.join(ROOT, ".dev.vars"), "utf8");
+  const m = new RegExp(`^\\s*${name}\\s*=\\s*(.*?)\\s*$`, "m").exec(text);
+  if (!m) throw new Error(`.dev.vars has no ${name}`);
+  return m[1].replace(/^(['"])(.*)\1$/, "$2");
+}
+
+// ---------------------------------------------------------------------------
+// Processes
+
+/** Every process as {pid, ppid, pgid, state}. */
+function processTable() {
+  const out = execFileSync("ps", ["-A", "-o", "pid=,ppid=,pgid=,stat="], { encoding: "utf8" });
+  return out
+    .trim()
+    .split("\n")
+    .map((line) => {
+      const [pid, ppid, pgid, state] = line.trim().split(/\s+/);
+      return { pid: Number(pid), ppid: Number(ppid), pgid: Number(pgid), state };
+    });
+}
+
+/** pid and every live descendant of it, with their process groups. */
+function tree(rootPid) {
+  const table = processTable();
+  const found = new Map();
+  const visit = (pid) => {
+    for (const p of table) {
+      if ((p.pid === pid || p.ppid === pid) && !found.has(p.pid) && !p.state.startsWith("Z")) {
+        found.set(p.pid, p);
+        if (p.pid !== pid) visit(p.pid);
+      }
+    }
+  };
+  visit(rootPid);
+  return [...found.values()];
+}
+
+/** Live (non-zombie) processes in any of the given process groups. */
+function membersOf(pgids) {
+  return processTable().filter((p) => pgids.has(p.pgid) && !p.state.startsWith("Z"));
+}
+
+function signalGroups(pgids, signal) {
+  for (const g of pgids) {
+    try {
+      process.kill(-g, signal);
+    } catch (err) {
+      if (err.code !== "ESRCH") throw err;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The service
+
+/**
+ * Starts `node scripts/start.mjs --persist-to <stateDir> -- --port <port> …` in
+ * its own process group and resolves once it has printed RUBRIC_BASE_URL and
+ * RUBRIC_API_KEY. Returns {baseUrl, apiKey, port, stateDir, output(), stop(), kill9(), api}.
+ * @param {{stateDir?: string, port?: number, args?: string[], timeout?: number}} [options]
+ */
+export async function startService({ stateDir, port, args = [], timeout = 90_000 } = {}) {
+  port ??= await freePort();
+  stateDir ??= tempStateDir();
+  const tmpBefore = wranglerTmpEntries();
+  const child = spawn(process.execPath, [START, "--persist-to", stateDir, "--", "--port", String(port), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port) },
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const onData = (chunk) => {
+    output += chunk;
+    if (VERBOSE) process.stderr.write(chunk);
+  };
+  child.stdout.setEncoding("utf8").on("data", onData);
+  child.stderr.setEncoding("utf8").on("data", onData);
+  const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  let exit = null;
+  exited.then((e) => (exit = e));
+
+  const ready = await waitFor(
+    () => {
+      if (exit) throw Object.assign(new Error(`start.mjs exited early (${exit.signal ?? exit.code})`), { fatal: true });
+      const base = /^RUBRIC_BASE_URL=(\S+)$/m.exec(output);
+      const key = /^RUBRIC_API_KEY=(\S+)$/m.exec(output);
+      return base && key ? { baseUrl: base[1], apiKey: key[1] } : null;
+    },
+    { timeout, interval: 50, what: "start.mjs to print RUBRIC_BASE_URL and RUBRIC_API_KEY" },
+  ).catch(async (err) => {
+    await killTree(child.pid, new Set([child.pid]));
+    throw new Error(`${err.message}\n--- start.mjs output ---\n${output}`);
+  });
+
+  // Every process group start.mjs made (its own, and wrangler's with workerd in it).
+  const groups = () => {
+    const set = new Set([child.pid]);
+    for (const p of tree(child.pid)) set.add(p.pgid);
+    return set;
+  };
+  const known = groups();
+  // wrangler's bundle directories from this start (a killed wrangler cannot remove them itself).
+  const ownTmp = wranglerTmpEntries().filter((e) => !tmpBefore.includes(e));
+
+  const service = {
+    ...ready,
+    port,
+    stateDir,
+    pid: child.pid,
+    output: () => output,
+    exited,
+    api: apiClient(ready.baseUrl, ready.apiKey),
+    /** Graceful stop: SIGTERM to start.mjs, which stops wrangler. Returns whatever survived it (then killed). */
+    async stop({ grace = 15_000 } = {}) {
+      for (const g of groups()) known.add(g);
+      if (!exit) signalGroups([child.pid], "SIGTERM");
+      await within(exited, grace);
+      // Processes signalled a moment ago may take a few ms to go.
+      const survivors = await waitFor(() => membersOf(known).length === 0, { timeout: 2_000, interval: 50 }).then(
+        () => [],
+        () => membersOf(known),
+      );
+      await killTree(child.pid, known);
+      return { exit, survivors };
+    },
+    /** kill -9 of start.mjs, wrangler and workerd at once; resolves when they are all gone and the port is free. */
+    async kill9() {
+      // The groups were recorded at start-up, so the first SIGKILL goes out without a `ps` first.
+      signalGroups(known, "SIGKILL");
+      const killedAt = Date.now();
+      await killTree(child.pid, known);
+      await waitFor(() => portIsFree(port), { timeout: 10_000, what: `port ${port} to be released` });
+      for (const e of ownTmp) removeDir(path.join(WRANGLER_TMP, e));
+      return killedAt;
+    },
+  };
+  return service;
+}
+
+/** SIGKILLs the given process groups (and anything still descending from rootPid), then waits until none is left. */
+async function killTree(rootPid, pgids) {
+  for (const p of tree(rootPid)) pgids.add(p.pgid);
+  signalGroups(pgids, "SIGKILL");
+  await waitFor(() => membersOf(pgids).length === 0, { timeout: 10_000, interval: 50, what: "killed processes to disappear" });
+}
+
+// ---------------------------------------------------------------------------
+// HTTP
+
+/** `api(method, path, body?, {key, headers})` → {status, json, text}. */
+export function apiClient(baseUrl, defaultKey) {
+  return async (method, urlPath, body, { key = defaultKey, headers = {} } = {}) => {
+    /** @type {Record<string, string>} */
+    const h = { ...headers };
+    if (key) h.Authorization = `Bearer ${key}`;
+    if (body !== undefined) h["Content-Type"] ??= "application/json";
+    const res = await fetch(`${baseUrl}${urlPath}`, {
+      method,
+      headers: h,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(15_000),
+    });
+    const text = await res.text();
+    let json = null;
+    try {
+      json = JSON.parse(text);
+    } catch {}
+    return { status: res.status, json, text, headers: res.headers };
+  };
+}
+
+/** Tells the test receiver how to answer `name` (`{}` resets it to 200 OK). */
+export async function plan(receiver, name, p) {
+  const res = await fetch(`${receiver.url}/_control/${name}`, { method: "PUT", body: JSON.stringify(p) });
+  if (res.status !== 200) throw new Error(`receiver plan failed: ${res.status}`);
+}
+
+// ---------------------------------------------------------------------------
+// Signatures
+
+/**
+ * The seed's verify_webhook.py in node:crypto: X-Rubric-Signature must be
+ * "sha256=" + hex HMAC-SHA256 keyed by the UTF-8 bytes of the whole secret over
+ * "{X-Rubric-Timestamp}.{raw body}", and the timestamp within 300 s of now.
+ */
+export function seedVerify(secret, headers, rawBody, now = Date.now()) {
+  const signature = headers["x-rubric-signature"];
+  const timestamp = headers["x-rubric-timestamp"];
+  if (!signature || !timestamp) return false;
+  const expected = createHmac("sha256", Buffer.from(secret, "utf8")).update(`${timestamp}.${rawBody}`, "utf8").digest("hex");
+  const a = Buffer.from(signature);
+  const b = Buffer.from(`sha256=${expected}`);
+  if (a.length !== b.length || !timingSafeEqual(a, b)) return false;
+  return Math.abs(now / 1000 - Number(timestamp)) <= 300;
+}
