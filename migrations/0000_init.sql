@@ -18,51 +18,40 @@ CREATE TABLE `api_keys` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `api_keys_key_hash_unique` ON `api_keys` (`key_hash`);--> statement-breakpoint
 CREATE INDEX `api_keys_account` ON `api_keys` (`account_id`);--> statement-breakpoint
-CREATE TABLE `deliveries` (
-	`id` text PRIMARY KEY NOT NULL,
-	`account_id` text NOT NULL,
-	`event_id` text NOT NULL,
-	`webhook_id` text NOT NULL,
-	`event_type` text NOT NULL,
-	`status` text DEFAULT 'pending' NOT NULL,
-	`attempts` integer DEFAULT 0 NOT NULL,
-	`response_code` integer,
-	`last_error` text,
-	`next_attempt_at` integer,
-	`created_at` integer NOT NULL,
-	`completed_at` integer
-);
---> statement-breakpoint
-CREATE INDEX `deliveries_webhook` ON `deliveries` (`webhook_id`,`id`);--> statement-breakpoint
 CREATE TABLE `delivery_attempts` (
+	`webhook_id` text NOT NULL,
 	`delivery_id` text NOT NULL,
 	`attempt` integer NOT NULL,
 	`id` text NOT NULL,
+	`account_id` text NOT NULL,
+	`event_id` text NOT NULL,
+	`event_type` text NOT NULL,
+	`status` text NOT NULL,
+	`trigger` text NOT NULL,
 	`started_at` integer NOT NULL,
 	`duration_ms` integer NOT NULL,
+	`request_headers` text,
 	`response_code` integer,
 	`response_headers` text,
 	`response_body` text,
 	`error` text,
-	`trigger` text NOT NULL,
 	`next_attempt_at` integer,
-	PRIMARY KEY(`delivery_id`, `attempt`)
-);
+	PRIMARY KEY(`webhook_id`, `delivery_id`, `attempt`)
+) WITHOUT ROWID;
 --> statement-breakpoint
 CREATE TABLE `events` (
-	`id` text PRIMARY KEY NOT NULL,
 	`account_id` text NOT NULL,
+	`id` text NOT NULL,
 	`type` text NOT NULL,
 	`created_at` integer NOT NULL,
 	`data` text NOT NULL,
 	`metadata` text NOT NULL,
 	`project_id` text,
 	`severity` text,
-	`status` text DEFAULT 'pending' NOT NULL
-);
+	`status` text DEFAULT 'pending' NOT NULL,
+	PRIMARY KEY(`account_id`, `id`)
+) WITHOUT ROWID;
 --> statement-breakpoint
-CREATE INDEX `events_account` ON `events` (`account_id`,`id`);--> statement-breakpoint
-CREATE INDEX `events_pending` ON `events` (`created_at`) WHERE status = 'pending';--> statement-breakpoint
 CREATE TABLE `webhooks` (
 	`id` text PRIMARY KEY NOT NULL,
 	`account_id` text NOT NULL,

@@ -4,7 +4,7 @@
  */
 import { createApp } from "./app";
 import { handleQueueBatch } from "./dispatch/fan-out";
-import { armSweeper, sweepOutbox } from "./dispatch/outbox-sweeper";
+import { armSweeper } from "./dispatch/outbox-sweeper";
 
 export { EndpointDispatcher } from "./dispatch/endpoint-dispatcher";
 export { OutboxSweeper } from "./dispatch/outbox-sweeper";
@@ -15,6 +15,8 @@ export default {
   fetch: app.fetch,
   queue: handleQueueBatch,
   async scheduled(_controller, env, ctx) {
-    ctx.waitUntil(Promise.all([sweepOutbox(env), armSweeper(env)]));
+    // Production's safety net beside the sweeper's own alarm (which also re-arms here if it was ever lost).
+    const sweeper = env.SWEEPER.get(env.SWEEPER.idFromName("outbox"));
+    ctx.waitUntil(Promise.all([sweeper.sweep(), armSweeper(env)]));
   },
 } satisfies ExportedHandler<Env>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deliveryId, idGenerator, idTime } from "../src/lib/ids";
+import { deliveryId, idGenerator, idTime, parseDeliveryId } from "../src/lib/ids";
 
 describe("ids", () => {
   it("are prefixed, K-sortable and strictly increasing within one generator", () => {
@@ -15,17 +15,20 @@ describe("ids", () => {
     expect(idTime(later)).toBe(t);
   });
 
-  it("derive delivery ids from (event, webhook): stable, distinct, in event order", async () => {
+  it("derive delivery ids from (event, webhook): stable, distinct, in event order, reversible", () => {
     const next = idGenerator();
     const e1 = next("evt");
-    const e2 = next("evt");
-    expect(await deliveryId(e1, "wh_a")).toBe(await deliveryId(e1, "wh_a"));
-    expect(await deliveryId(e1, "wh_a")).not.toBe(await deliveryId(e1, "wh_b"));
-    expect(await deliveryId(e1, "wh_a")).toMatch(/^dlv_[0-9A-Z]{26}$/);
-    expect(idTime(await deliveryId(e1, "wh_a"))).toBe(idTime(e1));
-    // A later event's delivery sorts after an earlier one's (different millisecond).
-    const t = idTime(e2) + 5;
-    const e3 = idGenerator(() => t)("evt");
-    expect((await deliveryId(e3, "wh_a")) > (await deliveryId(e1, "wh_z"))).toBe(true);
+    const w1 = next("wh");
+    const w2 = next("wh");
+    const d = deliveryId(e1, w1);
+    expect(d).toBe(deliveryId(e1, w1));
+    expect(d).not.toBe(deliveryId(e1, w2));
+    expect(d).toMatch(/^dlv_[0-9A-Z]{52}$/);
+    expect(parseDeliveryId(d)).toEqual({ eventId: e1, webhookId: w1 });
+    expect(parseDeliveryId("dlv_short")).toBeNull();
+    expect(parseDeliveryId(d.replace("dlv_", "evt_"))).toBeNull();
+    // A later event's delivery sorts after an earlier one's, whatever the webhook.
+    const e2 = idGenerator(() => idTime(e1) + 5)("evt");
+    expect(deliveryId(e2, w1) > deliveryId(e1, w2)).toBe(true);
   });
 });

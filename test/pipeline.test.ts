@@ -42,7 +42,7 @@ describe("delivery pipeline", () => {
     expect(h["user-agent"]).toMatch(/^Rubric-Webhooks\/\d+\.\d+\.\d+$/);
     expect(h["x-rubric-event-id"]).toBe(event.id);
     expect(h["x-rubric-event-type"]).toBe("evaluation.completed");
-    expect(h["x-rubric-delivery-id"]).toMatch(/^dlv_[0-9A-Z]{26}$/);
+    expect(h["x-rubric-delivery-id"]).toMatch(/^dlv_[0-9A-Z]{52}$/);
     expect(h["x-rubric-attempt"]).toBe("1");
     expect(Number(h["x-rubric-timestamp"])).toBeCloseTo(Date.now() / 1000, -2);
     expect(seedVerify(hook.secret, h, got!.body)).toBe(true);

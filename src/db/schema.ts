@@ -4,7 +4,6 @@
  * columns hold text. Indexes are few on purpose: every index entry is a
  * billable row written on each insert.
  */
-import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 export const accounts = sqliteTable("accounts", {
@@ -55,11 +54,17 @@ export const webhooks = sqliteTable(
   (t) => [index("webhooks_account").on(t.accountId, t.id)],
 );
 
+/**
+ * Events, keyed by (account, id). The table is `WITHOUT ROWID` (added to the
+ * migration by hand: drizzle-kit cannot say it), so an insert writes exactly
+ * one row: the key is the table, and no other index exists. The sweeper finds
+ * pending events by scanning each account's recent ids (ids are time-ordered).
+ */
 export const events = sqliteTable(
   "events",
   {
-    id: text("id").primaryKey(),
     accountId: text("account_id").notNull(),
+    id: text("id").notNull(),
     type: text("type").notNull(),
     createdAt: integer("created_at").notNull(),
     /** The producer's `data`, as JSON text. */
@@ -71,49 +76,38 @@ export const events = sqliteTable(
     /** `pending` until fanned out to every matching webhook (the outbox flag). */
     status: text("status", { enum: ["pending", "dispatched"] }).notNull().default("pending"),
   },
-  (t) => [
-    index("events_account").on(t.accountId, t.id),
-    // Only pending rows are in this index, so it costs a write on ingest and one on dispatch.
-    index("events_pending").on(t.createdAt).where(sql`status = 'pending'`),
-  ],
+  (t) => [primaryKey({ columns: [t.accountId, t.id] })],
 );
 
-export const deliveries = sqliteTable(
-  "deliveries",
-  {
-    /** Derived from (event id, webhook id): the primary key makes fan-out idempotent. */
-    id: text("id").primaryKey(),
-    accountId: text("account_id").notNull(),
-    eventId: text("event_id").notNull(),
-    webhookId: text("webhook_id").notNull(),
-    eventType: text("event_type").notNull(),
-    status: text("status", { enum: ["pending", "succeeded", "failed"] }).notNull().default("pending"),
-    attempts: integer("attempts").notNull().default(0),
-    responseCode: integer("response_code"),
-    lastError: text("last_error"),
-    nextAttemptAt: integer("next_attempt_at"),
-    createdAt: integer("created_at").notNull(),
-    completedAt: integer("completed_at"),
-  },
-  (t) => [index("deliveries_webhook").on(t.webhookId, t.id)],
-);
-
+/**
+ * Delivery attempts. A delivery (one event to one webhook) is the sequence of
+ * its attempts, and its state is the latest attempt's `status`; there is no
+ * separate delivery row to insert and update, so a first-try success writes
+ * one row in all. Keyed by (webhook, delivery, attempt), `WITHOUT ROWID`:
+ * a webhook's history is a range of the key, and delivery ids embed the
+ * webhook id, so one delivery is a range too.
+ */
 export const deliveryAttempts = sqliteTable(
   "delivery_attempts",
   {
+    webhookId: text("webhook_id").notNull(),
     deliveryId: text("delivery_id").notNull(),
     attempt: integer("attempt").notNull(),
     id: text("id").notNull(),
+    accountId: text("account_id").notNull(),
+    eventId: text("event_id").notNull(),
+    eventType: text("event_type").notNull(),
+    /** The delivery's state after this attempt. */
+    status: text("status", { enum: ["succeeded", "retrying", "failed"] }).notNull(),
+    trigger: text("trigger", { enum: ["scheduled", "manual", "test"] }).notNull(),
     startedAt: integer("started_at").notNull(),
     durationMs: integer("duration_ms").notNull(),
+    requestHeaders: text("request_headers", { mode: "json" }).$type<Record<string, string>>(),
     responseCode: integer("response_code"),
     responseHeaders: text("response_headers", { mode: "json" }).$type<Record<string, string>>(),
     responseBody: text("response_body"),
     error: text("error"),
-    trigger: text("trigger", { enum: ["scheduled", "manual", "test"] }).notNull(),
     nextAttemptAt: integer("next_attempt_at"),
   },
-  // (delivery, attempt) is the key: a repeated attempt record is refused, and no extra index is needed.
-  (t) => [primaryKey({ columns: [t.deliveryId, t.attempt] })],
+  (t) => [primaryKey({ columns: [t.webhookId, t.deliveryId, t.attempt] })],
 );
-

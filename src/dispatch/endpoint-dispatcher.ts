@@ -1,9 +1,18 @@
 /**
  * EndpointDispatcher: one Durable Object per webhook, the only place that
- * decides when an endpoint is called. Its SQLite storage holds the endpoint's
- * queue of delivery ids; ids sort in event order, so the head of the queue is
- * the oldest undelivered event. FIFO: the head is retried (on alarms) until it
- * succeeds or runs out of retries, and nothing behind it is sent meanwhile.
+ * decides when an endpoint is called. FIFO: a delivery is not sent before the
+ * one ahead of it succeeded or ran out of retries.
+ *
+ * Two paths, so that the common case costs no storage writes:
+ * - Inline: when the endpoint is idle, `enqueue()` sends the new deliveries
+ *   right away, during the call. Until the call returns, the caller (the queue
+ *   consumer) has not marked the events dispatched, so a crash here loses
+ *   nothing: the events are fanned out again and finished deliveries skipped.
+ * - Stored: whatever cannot be finished inline (a failure waiting for its
+ *   retry, work left when the inline time budget ends, deliveries arriving
+ *   while the endpoint is busy) goes into this object's SQLite queue, and
+ *   alarms drain it. Delivery ids sort in event order, so the queue's key is
+ *   the FIFO order.
  */
 import { DurableObject } from "cloudflare:workers";
 import { createDb, type Db } from "../db/client";
@@ -15,10 +24,15 @@ import { urlPolicy, urlRefusal } from "../lib/url-guard";
 import { type AttemptResult, sendAttempt } from "./attempt";
 import { retryDelayMs, type RetryConfig } from "./retry-policy";
 
-/** If the process dies mid-attempt, the alarm fires this long after the attempt's timeout. */
+/** How long `enqueue()` may spend sending before it stores the rest and returns. */
+export const INLINE_BUDGET_MS = 250;
+/** If the process dies mid-attempt, the alarm fires this long after the longest allowed timeout. */
 const LEASE_SLACK_MS = 5_000;
+const MAX_TIMEOUT_MS = 30_000;
 /** After an unexpected error (D1 unreachable, say) the queue is looked at again after this. */
 const ERROR_BACKOFF_MS = 5_000;
+
+type Trigger = "scheduled" | "manual";
 
 interface QueueRow extends Record<string, SqlStorageValue> {
   delivery_id: string;
@@ -26,9 +40,18 @@ interface QueueRow extends Record<string, SqlStorageValue> {
   trigger: string;
 }
 
+/** Deliveries being sent inline; `stored` once they were handed to the SQLite queue. */
+interface InlineJob {
+  ids: string[];
+  trigger: Trigger;
+  stored: boolean;
+}
+
 export class EndpointDispatcher extends DurableObject<Env> {
   private readonly db: Db;
-  private running: Promise<void> | null = null;
+  /** True while an inline job or a drain runs: at most one sends at a time. */
+  private busy = false;
+  /** Set when deliveries were stored during a run, so the run drains again before it stops. */
   private again = false;
   private secretKey: Promise<CryptoKey> | null = null;
 
@@ -36,7 +59,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
     super(ctx, env);
     this.db = createDb(env.DB);
     ctx.blockConcurrencyWhile(async () => {
-      // WITHOUT ROWID: the primary key is the table, so an enqueue writes one row, not two.
+      // WITHOUT ROWID: the key is the table, so storing a delivery writes one row, not two.
       ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS queue (
         delivery_id TEXT PRIMARY KEY,
         next_at INTEGER NOT NULL DEFAULT 0,
@@ -46,65 +69,102 @@ export class EndpointDispatcher extends DurableObject<Env> {
   }
 
   /**
-   * Adds deliveries to this endpoint's queue (ids already queued are ignored)
-   * and makes sure the alarm will process them. Returns the queue length.
+   * Takes deliveries for this endpoint (ids already queued are ignored). Resolves
+   * once each one was either attempted or stored durably, and within about
+   * {@link INLINE_BUDGET_MS} even when the endpoint is slow.
    */
-  async enqueue(deliveryIds: string[], trigger: "scheduled" | "manual" = "scheduled"): Promise<number> {
-    for (const id of deliveryIds) {
-      this.ctx.storage.sql.exec("INSERT OR IGNORE INTO queue (delivery_id, trigger) VALUES (?, ?)", id, trigger);
+  async enqueue(deliveryIds: string[], trigger: Trigger = "scheduled"): Promise<void> {
+    const ids = [...new Set(deliveryIds)].sort();
+    if (ids.length === 0) return;
+    if (this.busy || this.queueLength() > 0) {
+      this.store(ids, trigger);
+      this.again = true;
+      await this.ensureAlarm(Date.now());
+      return;
     }
-    const alarm = await this.ctx.storage.getAlarm();
-    const head = this.head();
-    const due = Math.max(Date.now(), head?.next_at ?? 0);
-    if (alarm === null || alarm > due) await this.ctx.storage.setAlarm(due);
-    return this.queueLength();
+    const job: InlineJob = { ids, trigger, stored: false };
+    this.busy = true;
+    const run = this.runInline(job).finally(() => {
+      this.busy = false;
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const budget = new Promise<"budget">((resolve) => (timer = setTimeout(() => resolve("budget"), INLINE_BUDGET_MS)));
+    const first = await Promise.race([run.then(() => "done" as const), budget]);
+    clearTimeout(timer);
+    if (first === "budget" && !job.stored) {
+      // Out of time: store what is left (the attempt in flight included) and let the run go on without us.
+      job.stored = true;
+      this.store(job.ids, job.trigger);
+      await this.ensureAlarm(Date.now() + LEASE_SLACK_MS);
+    }
   }
 
-  /** Queue length (for tests and metrics). */
-  async pending(): Promise<number> {
+  /** How many deliveries wait in the stored queue (for tests and metrics). */
+  async backlog(): Promise<number> {
     return this.queueLength();
   }
 
   override async alarm(): Promise<void> {
-    await this.kick();
-  }
-
-  private queueLength(): number {
-    return this.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM queue").one().n;
-  }
-
-  private head(): QueueRow | null {
-    return this.ctx.storage.sql.exec<QueueRow>("SELECT * FROM queue ORDER BY delivery_id LIMIT 1").toArray()[0] ?? null;
-  }
-
-  private drop(id: string) {
-    this.ctx.storage.sql.exec("DELETE FROM queue WHERE delivery_id = ?", id);
-  }
-
-  /** Runs the queue, or asks the run in progress to look again; never two runs at once. */
-  private kick(): Promise<void> {
-    if (this.running) {
+    if (this.busy) {
+      // A run is in progress and will drain before it stops.
       this.again = true;
-      return this.running;
+      return;
     }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.drain();
-        } while (this.again);
-      } catch (err) {
-        // Never let an error escape alarm(): record it and look again shortly.
-        console.error("endpoint dispatcher error", err);
-        await this.ctx.storage.setAlarm(Date.now() + ERROR_BACKOFF_MS);
-      } finally {
-        this.running = null;
-      }
-    })();
-    return this.running;
+    this.busy = true;
+    try {
+      await this.drainAll();
+    } finally {
+      this.busy = false;
+    }
   }
 
-  /** Sends due deliveries in order until the queue is empty or the head must wait. */
+  /** Sends an inline job's deliveries in order; hands over to the stored queue on failure or when stored. */
+  private async runInline(job: InlineJob): Promise<void> {
+    try {
+      while (job.ids.length > 0) {
+        const id = job.ids[0]!;
+        const nextAt = await this.attempt(id, job.trigger);
+        job.ids.shift();
+        if (job.stored) {
+          // `enqueue` already stored this job: keep the stored queue in step, then drain it.
+          this.settle(id, nextAt);
+          break;
+        }
+        if (nextAt !== null) {
+          // A failure: it waits for its retry and everything behind it waits too (FIFO).
+          job.stored = true;
+          this.store([id], job.trigger, nextAt);
+          this.store(job.ids, job.trigger);
+          await this.ctx.storage.setAlarm(nextAt);
+          break;
+        }
+      }
+      if (job.stored || this.again) await this.drainAll();
+    } catch (err) {
+      console.error("endpoint dispatcher: inline send failed", err);
+      if (!job.stored) {
+        job.stored = true;
+        this.store(job.ids, job.trigger);
+      }
+      await this.ctx.storage.setAlarm(Date.now() + ERROR_BACKOFF_MS);
+    }
+  }
+
+  /** Drains the stored queue, again while deliveries arrived during the drain. Never throws. */
+  private async drainAll(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        await this.drain();
+      } while (this.again);
+    } catch (err) {
+      // Never let an error escape alarm(): the runtime gives up on an alarm after repeated failures.
+      console.error("endpoint dispatcher: drain failed", err);
+      await this.ctx.storage.setAlarm(Date.now() + ERROR_BACKOFF_MS);
+    }
+  }
+
+  /** Sends due stored deliveries in order until the queue is empty or its head must wait. */
   private async drain(): Promise<void> {
     for (;;) {
       const head = this.head();
@@ -117,53 +177,78 @@ export class EndpointDispatcher extends DurableObject<Env> {
         await this.ctx.storage.setAlarm(head.next_at);
         return;
       }
-      const context = await loadAttemptContext(this.db, head.delivery_id);
-      if (!context || context.delivery.status !== "pending") {
-        // Already finished (a duplicate hand-over) or deleted: nothing to send.
-        this.drop(head.delivery_id);
-        continue;
-      }
       // A lease: if this process dies mid-attempt, the alarm brings the attempt back.
-      await this.ctx.storage.setAlarm(now + context.webhook.timeoutMs + LEASE_SLACK_MS);
-      const nextAt = await this.attempt(context, head.trigger === "manual" ? "manual" : "scheduled");
-      if (nextAt === null) {
-        this.drop(head.delivery_id);
-      } else {
-        this.ctx.storage.sql.exec("UPDATE queue SET next_at = ? WHERE delivery_id = ?", nextAt, head.delivery_id);
-        await this.ctx.storage.setAlarm(nextAt);
-        return;
-      }
+      await this.ctx.storage.setAlarm(now + MAX_TIMEOUT_MS + LEASE_SLACK_MS);
+      const nextAt = await this.attempt(head.delivery_id, head.trigger === "manual" ? "manual" : "scheduled");
+      this.settle(head.delivery_id, nextAt);
     }
   }
 
-  /** Makes one attempt and records it. Returns when to try again, or `null` when the delivery is finished. */
-  private async attempt(ctx: AttemptContext, trigger: "scheduled" | "manual"): Promise<number | null> {
-    const attempt = ctx.delivery.attempts + 1;
-    const refusal = urlRefusal(ctx.webhook.url, urlPolicy(this.env));
-    const result: AttemptResult = refusal
-      ? { ok: false, responseCode: null, responseHeaders: null, responseBody: null, error: `URL ${refusal}`, startedAt: Date.now(), durationMs: 0, requestHeaders: {} }
-      : await sendAttempt({
-          url: ctx.webhook.url,
-          secret: await openSecret(await this.key(), ctx.webhook.secret),
-          body: renderEnvelope(ctx.event),
-          eventId: ctx.event.id,
-          eventType: ctx.event.type,
-          deliveryId: ctx.delivery.id,
-          attempt,
-          timeoutMs: ctx.webhook.timeoutMs,
-        });
-    const delay = result.ok ? null : retryDelayMs(ctx.webhook.retryConfig as RetryConfig | null, attempt);
+  /** After an attempt at a stored delivery: drop it when finished, else set its next time. */
+  private settle(id: string, nextAt: number | null) {
+    if (nextAt === null) this.ctx.storage.sql.exec("DELETE FROM queue WHERE delivery_id = ?", id);
+    else this.ctx.storage.sql.exec("UPDATE queue SET next_at = ? WHERE delivery_id = ?", nextAt, id);
+  }
+
+  private store(ids: string[], trigger: Trigger, nextAt = 0) {
+    for (const id of ids) {
+      this.ctx.storage.sql.exec("INSERT OR IGNORE INTO queue (delivery_id, next_at, trigger) VALUES (?, ?, ?)", id, nextAt, trigger);
+    }
+  }
+
+  private async ensureAlarm(at: number) {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  private queueLength(): number {
+    return this.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM queue").one().n;
+  }
+
+  private head(): QueueRow | null {
+    return this.ctx.storage.sql.exec<QueueRow>("SELECT * FROM queue ORDER BY delivery_id LIMIT 1").toArray()[0] ?? null;
+  }
+
+  /**
+   * Makes the next attempt at a delivery and records it. Returns when to try
+   * again, or `null` when the delivery is finished (or was already, or is gone).
+   */
+  private async attempt(deliveryId: string, trigger: Trigger): Promise<number | null> {
+    const context = await loadAttemptContext(this.db, deliveryId);
+    // Unknown (webhook or event deleted) or already finished (a duplicate hand-over): nothing to send.
+    if (!context || (context.latest && context.latest.status !== "retrying")) return null;
+    const attempt = (context.latest?.attempt ?? 0) + 1;
+    const result = await this.send(context, attempt);
+    const delay = result.ok ? null : retryDelayMs(context.webhook.retryConfig as RetryConfig | null, attempt);
     const nextAttemptAt = delay === null ? null : result.startedAt + result.durationMs + delay;
     await recordAttempt(this.db, {
-      deliveryId: ctx.delivery.id,
+      context,
       attemptId: newId("att"),
       attempt,
       trigger,
       result,
-      status: result.ok ? "succeeded" : nextAttemptAt === null ? "failed" : "pending",
+      status: result.ok ? "succeeded" : nextAttemptAt === null ? "failed" : "retrying",
       nextAttemptAt,
     });
     return nextAttemptAt;
+  }
+
+  private async send(context: AttemptContext, attempt: number): Promise<AttemptResult> {
+    const refusal = urlRefusal(context.webhook.url, urlPolicy(this.env));
+    if (refusal) {
+      const failure = `URL ${refusal}`;
+      return { ok: false, responseCode: null, responseHeaders: null, responseBody: null, error: failure, startedAt: Date.now(), durationMs: 0, requestHeaders: {} };
+    }
+    return sendAttempt({
+      url: context.webhook.url,
+      secret: await openSecret(await this.key(), context.webhook.secret),
+      body: renderEnvelope(context.event),
+      eventId: context.event.id,
+      eventType: context.event.type,
+      deliveryId: context.deliveryId,
+      attempt,
+      timeoutMs: context.webhook.timeoutMs,
+    });
   }
 
   private key(): Promise<CryptoKey> {

@@ -1,19 +1,42 @@
 /**
- * The queue consumer: turns each pending event into one delivery per matching
- * webhook and hands them to the webhooks' Durable Objects. Every step is
+ * The queue consumer: hands each pending event to the Durable Object of every
+ * matching webhook, then marks the event dispatched. Nothing is written per
+ * delivery here: a delivery's first record is its first attempt. Every step is
  * idempotent, so a message seen twice changes nothing the second time.
  */
 import { and, eq, inArray } from "drizzle-orm";
 import { chunk, createDb, type Db } from "../db/client";
-import { deliveries, events, webhooks } from "../db/schema";
+import { events, webhooks } from "../db/schema";
 import { deliveryId } from "../lib/ids";
 import { webhookMatches } from "./match";
 import { QueueMessage } from "./messages";
 
 type EventRow = typeof events.$inferSelect;
 
-/** The deliveries one event needs: webhook id → delivery id. */
-async function planDeliveries(db: Db, batch: EventRow[]) {
+/** An event as the queue names it. */
+export interface EventRef {
+  accountId: string;
+  eventId: string;
+}
+
+/** Loads the named events that are still pending, in id (= time) order. */
+async function loadPending(db: Db, refs: EventRef[]): Promise<EventRow[]> {
+  const byAccount = new Map<string, string[]>();
+  for (const r of refs) byAccount.set(r.accountId, [...(byAccount.get(r.accountId) ?? []), r.eventId]);
+  const queries = [...byAccount].flatMap(([accountId, ids]) =>
+    chunk(ids).map((part) =>
+      db
+        .select()
+        .from(events)
+        .where(and(eq(events.accountId, accountId), inArray(events.id, part), eq(events.status, "pending"))),
+    ),
+  );
+  const rows = (await Promise.all(queries)).flat();
+  return rows.sort((a, b) => (a.id < b.id ? -1 : 1));
+}
+
+/** webhook id → the delivery ids it gets from `batch`, in event order. */
+async function planDeliveries(db: Db, batch: EventRow[]): Promise<Map<string, { ids: string[]; events: Set<string> }>> {
   const accountIds = [...new Set(batch.map((e) => e.accountId))];
   const hooks = (
     await Promise.all(
@@ -25,68 +48,59 @@ async function planDeliveries(db: Db, batch: EventRow[]) {
       ),
     )
   ).flat();
-  const rows: Array<typeof deliveries.$inferInsert> = [];
+  const plan = new Map<string, { ids: string[]; events: Set<string> }>();
   for (const event of batch) {
     for (const hook of hooks) {
       // Only endpoints that existed when the event was accepted: a late re-run must not widen the audience.
       if (hook.accountId !== event.accountId || hook.createdAt > event.createdAt) continue;
       if (!webhookMatches({ events: hook.events, filters: hook.filters ?? null }, event)) continue;
-      rows.push({
-        id: await deliveryId(event.id, hook.id),
-        accountId: event.accountId,
-        eventId: event.id,
-        webhookId: hook.id,
-        eventType: event.type,
-        status: "pending",
-        createdAt: Date.now(),
-      });
+      const entry = plan.get(hook.id) ?? { ids: [], events: new Set<string>() };
+      entry.ids.push(deliveryId(event.id, hook.id));
+      entry.events.add(event.id);
+      plan.set(hook.id, entry);
     }
   }
-  return rows;
+  return plan;
 }
 
 /**
- * Fans out the events named in a batch. Returns the event ids that could not
- * be handed over (their messages are retried); all others are done.
+ * Fans out the named events. Returns the ids of events that could not be
+ * handed over completely (their messages are retried); all others are done.
  */
-export async function fanOut(env: Env, eventIds: string[]): Promise<Set<string>> {
+export async function fanOut(env: Env, refs: EventRef[]): Promise<Set<string>> {
   const db = createDb(env.DB);
-  const loaded = (await Promise.all(chunk(eventIds).map((ids) => db.select().from(events).where(inArray(events.id, ids))))).flat();
-  const pending = loaded.filter((e) => e.status === "pending").sort((a, b) => (a.id < b.id ? -1 : 1));
+  const pending = await loadPending(db, refs);
   if (pending.length === 0) return new Set();
+  const plan = await planDeliveries(db, pending);
 
-  const planned = await planDeliveries(db, pending);
-  if (planned.length) {
-    const inserts = planned.map((row) => db.insert(deliveries).values(row).onConflictDoNothing());
-    await db.batch(inserts as [(typeof inserts)[number], ...typeof inserts]);
-  }
-
-  // Hand each webhook its deliveries in event order; one RPC per webhook per batch.
-  const byWebhook = new Map<string, typeof planned>();
-  for (const row of planned) byWebhook.set(row.webhookId, [...(byWebhook.get(row.webhookId) ?? []), row]);
+  // One RPC per webhook per batch. It returns once each delivery was sent or stored by the object.
   const failed = new Set<string>();
   await Promise.all(
-    [...byWebhook].map(async ([webhookId, rows]) => {
+    [...plan].map(async ([webhookId, entry]) => {
       try {
-        const stub = env.ENDPOINT.get(env.ENDPOINT.idFromName(webhookId));
-        await stub.enqueue(rows.map((r) => r.id));
+        await env.ENDPOINT.get(env.ENDPOINT.idFromName(webhookId)).enqueue(entry.ids);
       } catch (err) {
         console.error(`handing deliveries to ${webhookId} failed`, err);
-        for (const r of rows) failed.add(r.eventId);
+        for (const id of entry.events) failed.add(id);
       }
     }),
   );
 
-  const done = pending.map((e) => e.id).filter((id) => !failed.has(id));
-  for (const ids of chunk(done)) {
-    await db.update(events).set({ status: "dispatched" }).where(and(inArray(events.id, ids), eq(events.status, "pending")));
-  }
+  const done = pending.filter((e) => !failed.has(e.id));
+  const byAccount = new Map<string, string[]>();
+  for (const e of done) byAccount.set(e.accountId, [...(byAccount.get(e.accountId) ?? []), e.id]);
+  const updates = [...byAccount].flatMap(([accountId, ids]) =>
+    chunk(ids).map((part) =>
+      db.update(events).set({ status: "dispatched" }).where(and(eq(events.accountId, accountId), inArray(events.id, part))),
+    ),
+  );
+  if (updates.length) await db.batch(updates as [(typeof updates)[number], ...typeof updates]);
   return failed;
 }
 
 /** The `queue()` handler: parse, fan out, ack or retry message by message. */
 export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const byEvent = new Map<string, Message<unknown>[]>();
+  const byEvent = new Map<string, { ref: EventRef; messages: Message<unknown>[] }>();
   for (const message of batch.messages) {
     const parsed = QueueMessage.safeParse(message.body);
     if (!parsed.success) {
@@ -95,18 +109,20 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env): 
       message.ack();
       continue;
     }
-    byEvent.set(parsed.data.event_id, [...(byEvent.get(parsed.data.event_id) ?? []), message]);
+    const { account_id: accountId, event_id: eventId } = parsed.data;
+    const entry = byEvent.get(eventId) ?? { ref: { accountId, eventId }, messages: [] };
+    entry.messages.push(message);
+    byEvent.set(eventId, entry);
   }
   if (byEvent.size === 0) return;
   let failed: Set<string>;
   try {
-    failed = await fanOut(env, [...byEvent.keys()]);
+    failed = await fanOut(env, [...byEvent.values()].map((e) => e.ref));
   } catch (err) {
     console.error("fan-out failed; retrying the batch", err);
     failed = new Set(byEvent.keys());
   }
-  for (const [eventId, messages] of byEvent) {
+  for (const [eventId, { messages }] of byEvent) {
     for (const m of messages) (failed.has(eventId) ? m.retry({ delaySeconds: Math.min(2 ** m.attempts, 60) }) : m.ack());
   }
 }
-

@@ -5,10 +5,20 @@
 import { z } from "zod";
 
 export const QueueMessage = z.discriminatedUnion("kind", [
-  z.object({ v: z.literal(1), kind: z.literal("event"), event_id: z.string().startsWith("evt_") }),
+  z.object({
+    v: z.literal(1),
+    kind: z.literal("event"),
+    account_id: z.string().startsWith("acct_"),
+    event_id: z.string().startsWith("evt_"),
+  }),
 ]);
 
 export type QueueMessage = z.infer<typeof QueueMessage>;
 
 /** The message that asks the consumer to fan an event out. */
-export const eventMessage = (eventId: string): QueueMessage => ({ v: 1, kind: "event", event_id: eventId });
+export const eventMessage = (accountId: string, eventId: string): QueueMessage => ({
+  v: 1,
+  kind: "event",
+  account_id: accountId,
+  event_id: eventId,
+});

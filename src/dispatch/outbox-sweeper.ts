@@ -1,41 +1,33 @@
 /**
  * The outbox sweeper: re-enqueues events that are still `pending` some time
  * after ingest (a queue send failed, or a local runtime died with messages in
- * memory). It runs from the cron trigger in production and from its own
- * Durable Object alarm everywhere, because crons never fire under `wrangler dev`.
+ * memory). It runs from its own Durable Object alarm, because crons never fire
+ * under `wrangler dev`, and from the cron trigger in production.
+ *
+ * Events are keyed (account, id) with no other index, and ids are
+ * time-ordered, so a sweep scans each account's ids between a watermark and
+ * the cut-off. The watermark (kept in this object's storage) stays at the
+ * oldest event still pending, and never closer to now than {@link SKEW_MS},
+ * so an event made by a Worker whose clock runs a little behind is still seen.
  */
 import { DurableObject } from "cloudflare:workers";
-import { and, asc, eq, lt } from "drizzle-orm";
+import { and, asc, eq, gte, lt } from "drizzle-orm";
 import { chunk, createDb } from "../db/client";
-import { events } from "../db/schema";
+import { accounts, events } from "../db/schema";
+import { idFloor } from "../lib/ids";
 import { eventMessage } from "./messages";
 
-/** At most this many events are re-enqueued per sweep; the next sweep takes the rest. */
+/** At most this many events of one account are re-enqueued per sweep; the next sweep takes the rest. */
 const SWEEP_LIMIT = 1000;
-
-/** Re-enqueues events pending longer than SWEEP_AFTER_SECONDS. Returns how many. */
-export async function sweepOutbox(env: Env, now = Date.now()): Promise<number> {
-  const olderThan = now - Number(env.SWEEP_AFTER_SECONDS) * 1000;
-  const db = createDb(env.DB);
-  const stale = await db
-    .select({ id: events.id })
-    .from(events)
-    .where(and(eq(events.status, "pending"), lt(events.createdAt, olderThan)))
-    .orderBy(asc(events.createdAt))
-    .limit(SWEEP_LIMIT);
-  // sendBatch takes at most 100 messages.
-  for (const ids of chunk(stale, 100)) {
-    await env.EVENTS_QUEUE.sendBatch(ids.map((e) => ({ body: eventMessage(e.id), contentType: "json" as const })));
-  }
-  return stale.length;
-}
+/** How far behind now the watermark always stays. */
+const SKEW_MS = 10 * 60_000;
 
 /** Makes sure the sweeper's alarm is set (idempotent, cheap). */
 export async function armSweeper(env: Env): Promise<void> {
   await env.SWEEPER.get(env.SWEEPER.idFromName("outbox")).arm();
 }
 
-/** A singleton whose alarm runs {@link sweepOutbox} every SWEEP_INTERVAL_SECONDS. */
+/** A singleton whose alarm sweeps every SWEEP_INTERVAL_SECONDS. */
 export class OutboxSweeper extends DurableObject<Env> {
   private intervalMs() {
     return Math.max(1, Number(this.env.SWEEP_INTERVAL_SECONDS)) * 1000;
@@ -46,14 +38,38 @@ export class OutboxSweeper extends DurableObject<Env> {
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + this.intervalMs());
   }
 
-  /** Sweeps now (used by tests and the cron) and returns how many events were re-enqueued. */
-  async sweep(): Promise<number> {
-    return sweepOutbox(this.env);
+  /** Re-enqueues events pending longer than SWEEP_AFTER_SECONDS; returns how many. */
+  async sweep(now = Date.now()): Promise<number> {
+    const db = createDb(this.env.DB);
+    const cutoff = idFloor("evt", now - Number(this.env.SWEEP_AFTER_SECONDS) * 1000);
+    const watermark = (await this.ctx.storage.get<string>("watermark")) ?? "evt_";
+    const accountIds = (await db.select({ id: accounts.id }).from(accounts)).map((a) => a.id);
+    const stale = (
+      await Promise.all(
+        accountIds.map((accountId) =>
+          db
+            .select({ accountId: events.accountId, id: events.id })
+            .from(events)
+            .where(and(eq(events.accountId, accountId), gte(events.id, watermark), lt(events.id, cutoff), eq(events.status, "pending")))
+            .orderBy(asc(events.id))
+            .limit(SWEEP_LIMIT),
+        ),
+      )
+    ).flat();
+    // sendBatch takes at most 100 messages.
+    for (const part of chunk(stale, 100)) {
+      await this.env.EVENTS_QUEUE.sendBatch(part.map((e) => ({ body: eventMessage(e.accountId, e.id), contentType: "json" as const })));
+    }
+    const oldestPending = stale.reduce<string | null>((min, e) => (min === null || e.id < min ? e.id : min), null);
+    const ceiling = idFloor("evt", now - SKEW_MS);
+    const next = [oldestPending ?? cutoff, ceiling].sort()[0]!;
+    if (next > watermark) await this.ctx.storage.put("watermark", next);
+    return stale.length;
   }
 
   override async alarm(): Promise<void> {
     try {
-      const n = await sweepOutbox(this.env);
+      const n = await this.sweep();
       if (n > 0) console.log(`outbox sweeper re-enqueued ${n} pending event(s)`);
     } catch (err) {
       // Never throw out of alarm(): the runtime gives up on an alarm after repeated failures.

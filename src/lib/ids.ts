@@ -3,8 +3,6 @@
  * and 16 of randomness (80 bits), like a ULID. Ids sort by creation time, so
  * they double as cursors and as the FIFO order of deliveries.
  */
-import { sha256Hex } from "./encoding";
-
 const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 export type IdPrefix = "wh" | "evt" | "dlv" | "att" | "et" | "key" | "acct" | "req";
@@ -60,6 +58,9 @@ export function idGenerator(now: () => number = Date.now) {
   };
 }
 
+/** The smallest id of `prefix` made at `ms`: a bound for range scans by time. */
+export const idFloor = (prefix: IdPrefix, ms: number): string => `${prefix}_${encodeTime(ms)}${"0".repeat(16)}`;
+
 /** A one-off id (no ordering guarantee within the same millisecond). */
 export const newId = (prefix: IdPrefix): string => idGenerator()(prefix);
 
@@ -72,14 +73,19 @@ export function idTime(id: string): number {
 }
 
 /**
- * The delivery id of one event to one webhook: the event's time part (so
- * deliveries sort in event order) and 80 bits of SHA-256(event id, webhook id),
- * so fanning the same event out twice yields the same id.
+ * The delivery id of one event to one webhook: `dlv_` + the event id's body +
+ * the webhook id's body. It sorts in event order (the FIFO order), fanning the
+ * same event out twice yields the same id, and the webhook and event can be
+ * read back from it, so a delivery is found by its key without an index.
  */
-export async function deliveryId(eventId: string, webhookId: string): Promise<string> {
-  const time = eventId.slice(eventId.indexOf("_") + 1, eventId.indexOf("_") + 11);
-  const hash = await sha256Hex(`${eventId}:${webhookId}`);
-  const bytes = new Uint8Array(10);
-  for (let i = 0; i < 10; i++) bytes[i] = parseInt(hash.slice(i * 2, i * 2 + 2), 16);
-  return `dlv_${time}${encodeRandom(bytes)}`;
+export function deliveryId(eventId: string, webhookId: string): string {
+  return `dlv_${eventId.slice(eventId.indexOf("_") + 1)}${webhookId.slice(webhookId.indexOf("_") + 1)}`;
+}
+
+const DELIVERY_ID = /^dlv_([0-9A-HJKMNP-TV-Z]{26})([0-9A-HJKMNP-TV-Z]{26})$/;
+
+/** The event and webhook ids inside a delivery id, or `null` for anything else. */
+export function parseDeliveryId(id: string): { eventId: string; webhookId: string } | null {
+  const m = DELIVERY_ID.exec(id);
+  return m ? { eventId: `evt_${m[1]}`, webhookId: `wh_${m[2]}` } : null;
 }

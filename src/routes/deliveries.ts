@@ -1,19 +1,25 @@
 /** One delivery (an event to a webhook) with every attempt made. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, eq } from "drizzle-orm";
-import { deliveries, deliveryAttempts } from "../db/schema";
+import { deliveryAttemptsOf } from "../db/delivery-queries";
 import { notFound } from "../lib/errors";
 import { createRouter } from "../lib/router";
 import { apiKeyAuth } from "../middleware/auth";
-import { errorResponses, idParam } from "../schemas/common";
+import { errorResponses } from "../schemas/common";
 import { AttemptSchema, DeliverySchema } from "../schemas/event";
 import { attemptToWire, deliveryToWire } from "./wire";
+
+const DeliveryId = z.object({
+  id: z
+    .string()
+    .regex(/^dlv_[0-9A-Z]{52}$/, "must be a dlv_ id")
+    .openapi({ param: { name: "id", in: "path" }, example: "dlv_01M8HPNNRRWD3RKKR5FNPX3Y0X01M8HPNNR25R99JKFSE78JRF6B" }),
+});
 
 const getDelivery = createRoute({
   method: "get",
   path: "/{id}",
   summary: "Get a delivery with its attempts",
-  request: { params: idParam("dlv", "dlv_01HV6Z8K2M3N4P5Q6R7S8T9V0W") },
+  request: { params: DeliveryId },
   responses: {
     200: {
       description: "The delivery",
@@ -27,15 +33,9 @@ export const deliveriesRouter = createRouter();
 deliveriesRouter.use("*", apiKeyAuth());
 
 deliveriesRouter.openapi(getDelivery, async (c) => {
-  const { id } = c.req.valid("param");
-  const db = c.var.db;
-  const [delivery, attempts] = await db.batch([
-    db
-      .select()
-      .from(deliveries)
-      .where(and(eq(deliveries.id, id), eq(deliveries.accountId, c.var.principal.accountId))),
-    db.select().from(deliveryAttempts).where(eq(deliveryAttempts.deliveryId, id)).orderBy(asc(deliveryAttempts.attempt)),
-  ]);
-  if (!delivery[0]) throw notFound("Delivery");
-  return c.json({ ...deliveryToWire(delivery[0]), attempt_log: attempts.map(attemptToWire) }, 200);
+  const attempts = await deliveryAttemptsOf(c.var.db, c.var.principal.accountId, c.req.valid("param").id);
+  const latest = attempts[attempts.length - 1];
+  // Not yet attempted (still queued at its endpoint) looks the same as unknown for now.
+  if (!latest) throw notFound("Delivery");
+  return c.json({ ...deliveryToWire(latest), attempt_log: attempts.map(attemptToWire) }, 200);
 });

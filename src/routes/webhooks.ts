@@ -1,7 +1,8 @@
 /** Webhooks (endpoints): create, list, read, and their delivery history. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, gt } from "drizzle-orm";
-import { deliveries, webhooks } from "../db/schema";
+import { latestAttempts } from "../db/delivery-queries";
+import { webhooks } from "../db/schema";
 import { generateSecret } from "../delivery/sign";
 import { armSweeper } from "../dispatch/outbox-sweeper";
 import { ApiError, type FieldIssue, notFound } from "../lib/errors";
@@ -134,11 +135,8 @@ webhooksRouter.openapi(getWebhook, async (c) => c.json(webhookToWire(await ownWe
 webhooksRouter.openapi(listDeliveries, async (c) => {
   const webhook = await ownWebhook(c, c.req.valid("param").id);
   const { limit, cursor } = c.req.valid("query");
-  const rows = await c.var.db
-    .select()
-    .from(deliveries)
-    .where(and(eq(deliveries.webhookId, webhook.id), cursor ? gt(deliveries.id, cursor) : undefined))
-    .orderBy(asc(deliveries.id))
-    .limit(limit + 1);
-  return c.json(page(rows, limit, deliveryToWire), 200);
+  const rows = await latestAttempts(c.var.db, webhook.id, limit + 1, cursor);
+  const more = rows.length > limit;
+  const data = rows.slice(0, limit).map(deliveryToWire);
+  return c.json({ data, next_cursor: more ? data[data.length - 1]!.id : null }, 200);
 });

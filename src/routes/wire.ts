@@ -1,7 +1,9 @@
 /** Row → wire conversions: snake_case fields and ISO timestamps, as in the seed. */
 import type { InferSelectModel } from "drizzle-orm";
 import { isoSeconds } from "../delivery/envelope";
-import type { deliveries, deliveryAttempts, events, webhooks } from "../db/schema";
+import type { AttemptRow } from "../db/delivery-queries";
+import type { events, webhooks } from "../db/schema";
+import { idTime } from "../lib/ids";
 
 /** Millisecond timestamp → ISO-8601 with milliseconds (API records keep their precision). */
 export const iso = (ms: number): string => new Date(ms).toISOString();
@@ -42,32 +44,34 @@ export function eventToWire(e: InferSelectModel<typeof events>) {
   };
 }
 
-/** A delivery with the seed's `success` flag. */
-export function deliveryToWire(d: InferSelectModel<typeof deliveries>) {
+/** A delivery, from its latest attempt, with the seed's `success` flag. */
+export function deliveryToWire(latest: AttemptRow) {
+  const finished = latest.status !== "retrying";
   return {
-    id: d.id,
-    event_id: d.eventId,
-    webhook_id: d.webhookId,
-    event_type: d.eventType,
-    status: d.status,
-    success: d.status === "succeeded",
-    attempts: d.attempts,
-    response_code: d.responseCode,
-    last_error: d.lastError,
-    next_attempt_at: isoOrNull(d.nextAttemptAt),
-    created_at: iso(d.createdAt),
-    completed_at: isoOrNull(d.completedAt),
+    id: latest.deliveryId,
+    event_id: latest.eventId,
+    webhook_id: latest.webhookId,
+    event_type: latest.eventType,
+    status: latest.status === "retrying" ? ("pending" as const) : latest.status,
+    success: latest.status === "succeeded",
+    attempts: latest.attempt,
+    response_code: latest.responseCode,
+    last_error: latest.error,
+    next_attempt_at: isoOrNull(latest.nextAttemptAt),
+    created_at: iso(idTime(latest.eventId)),
+    completed_at: finished ? iso(latest.startedAt + latest.durationMs) : null,
   };
 }
 
 /** One recorded attempt. */
-export function attemptToWire(a: InferSelectModel<typeof deliveryAttempts>) {
+export function attemptToWire(a: AttemptRow) {
   return {
     id: a.id,
     attempt: a.attempt,
     trigger: a.trigger,
     started_at: iso(a.startedAt),
     duration_ms: a.durationMs,
+    request_headers: a.requestHeaders ?? null,
     response_code: a.responseCode,
     response_headers: a.responseHeaders ?? null,
     response_body: a.responseBody,

@@ -24,7 +24,7 @@ export const PageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(250).default(50).openapi({ example: 50 }),
   cursor: z
     .string()
-    .regex(/^[a-z]+_[0-9A-Z]{26}$/, "must be a cursor returned by a previous page")
+    .regex(/^[a-z]+_(?:[0-9A-Z]{26}|[0-9A-Z]{52})$/, "must be a cursor returned by a previous page")
     .optional(),
 });
 

@@ -62,6 +62,7 @@ export const AttemptSchema = z
     trigger: z.enum(["scheduled", "manual", "test"]),
     started_at: z.string(),
     duration_ms: z.number(),
+    request_headers: z.record(z.string(), z.string()).nullable(),
     response_code: z.number().nullable(),
     response_headers: z.record(z.string(), z.string()).nullable(),
     response_body: z.string().nullable(),

@@ -101,7 +101,7 @@ test("walk-through: a webhook receives every matching event, signed, in order, i
     assert.match(h["user-agent"], /^Rubric-Webhooks\/\d+\.\d+\.\d+/);
     assert.equal(h["x-rubric-event-id"], sent[i].id);
     assert.equal(h["x-rubric-event-type"], "evaluation.completed");
-    assert.match(h["x-rubric-delivery-id"], /^dlv_[0-9A-Z]{26}$/);
+    assert.match(h["x-rubric-delivery-id"], /^dlv_[0-9A-Z]{52}$/);
     assert.equal(h["x-rubric-attempt"], "1");
     assert.ok(seedVerify(hook.secret, h, g.body), `delivery ${i + 1} verifies the seed's way`);
     // The verifier really checks: a changed body, another secret, an old timestamp all fail.
