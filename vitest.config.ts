@@ -18,6 +18,7 @@ export default defineConfig({
           ALLOW_INSECURE_URLS: "true",
           SWEEP_AFTER_SECONDS: "0",
           SWEEP_INTERVAL_SECONDS: "3600",
+          USAGE_FLUSH_SECONDS: "0",
         },
       },
     })),

@@ -52,6 +52,34 @@ CREATE TABLE `events` (
 	PRIMARY KEY(`account_id`, `id`)
 ) WITHOUT ROWID;
 --> statement-breakpoint
+CREATE TABLE `usage_counters` (
+	`account_id` text PRIMARY KEY NOT NULL,
+	`worker_requests` integer DEFAULT 0 NOT NULL,
+	`d1_rows_read` integer DEFAULT 0 NOT NULL,
+	`d1_rows_written` integer DEFAULT 0 NOT NULL,
+	`do_requests` integer DEFAULT 0 NOT NULL,
+	`do_rows_read` integer DEFAULT 0 NOT NULL,
+	`do_rows_written` integer DEFAULT 0 NOT NULL,
+	`do_alarms_set` integer DEFAULT 0 NOT NULL,
+	`queue_operations` integer DEFAULT 0 NOT NULL,
+	`events_accepted` integer DEFAULT 0 NOT NULL,
+	`attempts` integer DEFAULT 0 NOT NULL,
+	`retries` integer DEFAULT 0 NOT NULL,
+	`deliveries_succeeded` integer DEFAULT 0 NOT NULL,
+	`deliveries_failed` integer DEFAULT 0 NOT NULL,
+	`latency_le_25` integer DEFAULT 0 NOT NULL,
+	`latency_le_50` integer DEFAULT 0 NOT NULL,
+	`latency_le_100` integer DEFAULT 0 NOT NULL,
+	`latency_le_250` integer DEFAULT 0 NOT NULL,
+	`latency_le_500` integer DEFAULT 0 NOT NULL,
+	`latency_le_1000` integer DEFAULT 0 NOT NULL,
+	`latency_le_2500` integer DEFAULT 0 NOT NULL,
+	`latency_le_5000` integer DEFAULT 0 NOT NULL,
+	`latency_le_10000` integer DEFAULT 0 NOT NULL,
+	`latency_le_inf` integer DEFAULT 0 NOT NULL,
+	`latency_sum_ms` integer DEFAULT 0 NOT NULL
+) WITHOUT ROWID;
+--> statement-breakpoint
 CREATE TABLE `webhooks` (
 	`id` text PRIMARY KEY NOT NULL,
 	`account_id` text NOT NULL,

@@ -10,6 +10,8 @@ import { requestContext } from "./middleware/request-context";
 import { accountsRouter } from "./routes/accounts";
 import { deliveriesRouter } from "./routes/deliveries";
 import { eventsRouter } from "./routes/events";
+import { metricsRouter, prometheusRouter } from "./routes/metrics";
+import { probeRouter } from "./routes/probe";
 import { webhooksRouter } from "./routes/webhooks";
 import type { AppEnv } from "./types";
 
@@ -40,6 +42,9 @@ export function createApp() {
   app.route("/v1/webhooks", webhooksRouter);
   app.route("/v1/events", eventsRouter);
   app.route("/v1/deliveries", deliveriesRouter);
+  app.route("/v1/metrics", metricsRouter);
+  app.route("/v1/admin/probe", probeRouter);
+  app.route("/metrics", prometheusRouter);
 
   app.notFound((c) => respondError(c, new ApiError("not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
   app.onError((err, c) => {

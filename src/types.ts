@@ -1,6 +1,7 @@
 /** Types shared by the Hono app: what lives in `c.var` for one request. */
 import type { Db } from "./db/client";
 import type { IdPrefix } from "./lib/ids";
+import type { UsageMeter } from "./metrics/usage-meter";
 
 /** The account an API key belongs to, with the key's scopes. */
 export interface Principal {
@@ -18,5 +19,7 @@ export interface AppEnv {
     /** Ids that increase strictly within this request. */
     newId: (prefix: IdPrefix) => string;
     principal: Principal;
+    /** Billable operations and outcomes of this request. */
+    meter: UsageMeter;
   };
 }

@@ -4,6 +4,7 @@
  * columns hold text. Indexes are few on purpose: every index entry is a
  * billable row written on each insert.
  */
+import { COUNTER_NAMES, type CounterName } from "../metrics/counters";
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 export const accounts = sqliteTable("accounts", {
@@ -111,3 +112,13 @@ export const deliveryAttempts = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.webhookId, t.deliveryId, t.attempt] })],
 );
+
+/**
+ * Usage counters per account (or `system`): billable operations, outcomes and
+ * the attempt latency histogram. Written in batches by metrics/flush.ts, one
+ * row per account per flush; `WITHOUT ROWID` (added to the migration).
+ */
+export const usageCounters = sqliteTable("usage_counters", {
+  accountId: text("account_id").primaryKey(),
+  ...Object.fromEntries(COUNTER_NAMES.map((name) => [name, integer(name).notNull().default(0)])),
+} as { accountId: ReturnType<typeof text> } & Record<CounterName, ReturnType<typeof integer>>);

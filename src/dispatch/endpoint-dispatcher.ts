@@ -18,10 +18,13 @@ import { DurableObject } from "cloudflare:workers";
 import { createDb, type Db } from "../db/client";
 import { type AttemptContext, loadAttemptContext, recordAttempt } from "../db/delivery-queries";
 import { renderEnvelope } from "../delivery/envelope";
-import { newId } from "../lib/ids";
+import { idTime, newId, parseDeliveryId } from "../lib/ids";
 import { importSecretKey, openSecret } from "../lib/secret-box";
 import { urlPolicy, urlRefusal } from "../lib/url-guard";
 import { type AttemptResult, sendAttempt } from "./attempt";
+import { latencyCounters } from "../metrics/counters";
+import { flushIntervalMs, flushUsage } from "../metrics/flush";
+import { meteredExec, meterD1, UsageMeter } from "../metrics/usage-meter";
 import { retryDelayMs, type RetryConfig } from "./retry-policy";
 
 /** How long `enqueue()` may spend sending before it stores the rest and returns. */
@@ -54,10 +57,15 @@ export class EndpointDispatcher extends DurableObject<Env> {
   /** Set when deliveries were stored during a run, so the run drains again before it stops. */
   private again = false;
   private secretKey: Promise<CryptoKey> | null = null;
+  /** The inline job being sent, if any (for stats). */
+  private inline: InlineJob | null = null;
+  /** This object's billable operations and outcomes, flushed to D1 every USAGE_FLUSH_SECONDS. */
+  private readonly usage = new UsageMeter();
+  private lastFlush = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.db = createDb(env.DB);
+    this.db = createDb(meterD1(env.DB, this.usage));
     ctx.blockConcurrencyWhile(async () => {
       // WITHOUT ROWID: the key is the table, so storing a delivery writes one row, not two.
       ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS queue (
@@ -74,7 +82,15 @@ export class EndpointDispatcher extends DurableObject<Env> {
    * {@link INLINE_BUDGET_MS} even when the endpoint is slow.
    */
   async enqueue(deliveryIds: string[], trigger: Trigger = "scheduled"): Promise<void> {
-    const ids = [...new Set(deliveryIds)].sort();
+    this.usage.add("do_requests");
+    try {
+      await this.accept([...new Set(deliveryIds)].sort(), trigger);
+    } finally {
+      this.afterWork();
+    }
+  }
+
+  private async accept(ids: string[], trigger: Trigger): Promise<void> {
     if (ids.length === 0) return;
     if (this.busy || this.queueLength() > 0) {
       this.store(ids, trigger);
@@ -84,8 +100,10 @@ export class EndpointDispatcher extends DurableObject<Env> {
     }
     const job: InlineJob = { ids, trigger, stored: false };
     this.busy = true;
+    this.inline = job;
     const run = this.runInline(job).finally(() => {
       this.busy = false;
+      this.inline = null;
     });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const budget = new Promise<"budget">((resolve) => (timer = setTimeout(() => resolve("budget"), INLINE_BUDGET_MS)));
@@ -99,12 +117,47 @@ export class EndpointDispatcher extends DurableObject<Env> {
     }
   }
 
-  /** How many deliveries wait in the stored queue (for tests and metrics). */
-  async backlog(): Promise<number> {
-    return this.queueLength();
+  /** Backlog, in-flight count and the time of the oldest undelivered event, for metrics. */
+  async stats(): Promise<{ backlog: number; in_flight: number; oldest_event_at: number | null }> {
+    this.usage.add("do_requests");
+    const inline = this.inline && !this.inline.stored ? this.inline.ids : [];
+    const head = this.head()?.delivery_id ?? inline[0];
+    const oldest = head ? parseDeliveryId(head) : null;
+    this.afterWork();
+    return {
+      backlog: this.queueLength() + inline.length,
+      in_flight: this.busy ? 1 : 0,
+      oldest_event_at: oldest ? idTime(oldest.eventId) : null,
+    };
+  }
+
+  /**
+   * Benchmark probe (operator only): `count` plain POSTs to `url` from this
+   * object, `concurrency` at a time; the runtime's own ceiling for outbound calls.
+   */
+  async probeFetch(url: string, count: number, concurrency: number) {
+    const started = Date.now();
+    let issued = 0;
+    let failures = 0;
+    const worker = async () => {
+      while (issued < count) {
+        issued++;
+        try {
+          const res = await fetch(url, { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } });
+          await res.arrayBuffer();
+          if (!res.ok) failures++;
+        } catch {
+          failures++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    const durationMs = Math.max(1, Date.now() - started);
+    return { count, concurrency, failures, duration_ms: durationMs, fetches_per_second: Math.round((count * 1000) / durationMs) };
   }
 
   override async alarm(): Promise<void> {
+    this.usage.add("do_requests");
     if (this.busy) {
       // A run is in progress and will drain before it stops.
       this.again = true;
@@ -115,6 +168,22 @@ export class EndpointDispatcher extends DurableObject<Env> {
       await this.drainAll();
     } finally {
       this.busy = false;
+      this.afterWork();
+    }
+  }
+
+  /**
+   * Flushes this object's counters when due; otherwise makes sure an alarm
+   * will come back for them (an idle object would never flush).
+   */
+  private afterWork() {
+    if (this.usage.empty) return;
+    const due = this.lastFlush + flushIntervalMs(this.env);
+    if (Date.now() >= due) {
+      this.lastFlush = Date.now();
+      this.ctx.waitUntil(flushUsage(this.env.DB, this.usage).catch((err) => console.error("usage flush failed", err)));
+    } else {
+      this.ctx.waitUntil(this.ensureAlarm(due));
     }
   }
 
@@ -135,7 +204,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
           job.stored = true;
           this.store([id], job.trigger, nextAt);
           this.store(job.ids, job.trigger);
-          await this.ctx.storage.setAlarm(nextAt);
+          await this.setAlarm(nextAt);
           break;
         }
       }
@@ -146,7 +215,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
         job.stored = true;
         this.store(job.ids, job.trigger);
       }
-      await this.ctx.storage.setAlarm(Date.now() + ERROR_BACKOFF_MS);
+      await this.setAlarm(Date.now() + ERROR_BACKOFF_MS);
     }
   }
 
@@ -160,7 +229,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
     } catch (err) {
       // Never let an error escape alarm(): the runtime gives up on an alarm after repeated failures.
       console.error("endpoint dispatcher: drain failed", err);
-      await this.ctx.storage.setAlarm(Date.now() + ERROR_BACKOFF_MS);
+      await this.setAlarm(Date.now() + ERROR_BACKOFF_MS);
     }
   }
 
@@ -169,16 +238,17 @@ export class EndpointDispatcher extends DurableObject<Env> {
     for (;;) {
       const head = this.head();
       if (!head) {
-        await this.ctx.storage.deleteAlarm();
+        // Keep an alarm only if counters still wait for their flush.
+        if (this.usage.empty) await this.ctx.storage.deleteAlarm();
         return;
       }
       const now = Date.now();
       if (head.next_at > now) {
-        await this.ctx.storage.setAlarm(head.next_at);
+        await this.setAlarm(head.next_at);
         return;
       }
       // A lease: if this process dies mid-attempt, the alarm brings the attempt back.
-      await this.ctx.storage.setAlarm(now + MAX_TIMEOUT_MS + LEASE_SLACK_MS);
+      await this.setAlarm(now + MAX_TIMEOUT_MS + LEASE_SLACK_MS);
       const nextAt = await this.attempt(head.delivery_id, head.trigger === "manual" ? "manual" : "scheduled");
       this.settle(head.delivery_id, nextAt);
     }
@@ -186,27 +256,36 @@ export class EndpointDispatcher extends DurableObject<Env> {
 
   /** After an attempt at a stored delivery: drop it when finished, else set its next time. */
   private settle(id: string, nextAt: number | null) {
-    if (nextAt === null) this.ctx.storage.sql.exec("DELETE FROM queue WHERE delivery_id = ?", id);
-    else this.ctx.storage.sql.exec("UPDATE queue SET next_at = ? WHERE delivery_id = ?", nextAt, id);
+    if (nextAt === null) this.exec("DELETE FROM queue WHERE delivery_id = ?", id);
+    else this.exec("UPDATE queue SET next_at = ? WHERE delivery_id = ?", nextAt, id);
   }
 
   private store(ids: string[], trigger: Trigger, nextAt = 0) {
     for (const id of ids) {
-      this.ctx.storage.sql.exec("INSERT OR IGNORE INTO queue (delivery_id, next_at, trigger) VALUES (?, ?, ?)", id, nextAt, trigger);
+      this.exec("INSERT OR IGNORE INTO queue (delivery_id, next_at, trigger) VALUES (?, ?, ?)", id, nextAt, trigger);
     }
+  }
+
+  private exec<T extends Record<string, SqlStorageValue>>(query: string, ...bindings: unknown[]): T[] {
+    return meteredExec<T>(this.ctx.storage.sql, this.usage, query, ...bindings);
+  }
+
+  private async setAlarm(at: number) {
+    this.usage.add("do_alarms_set");
+    await this.ctx.storage.setAlarm(at);
   }
 
   private async ensureAlarm(at: number) {
     const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+    if (current === null || current > at) await this.setAlarm(at);
   }
 
   private queueLength(): number {
-    return this.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM queue").one().n;
+    return this.exec<{ n: number }>("SELECT count(*) AS n FROM queue")[0]!.n;
   }
 
   private head(): QueueRow | null {
-    return this.ctx.storage.sql.exec<QueueRow>("SELECT * FROM queue ORDER BY delivery_id LIMIT 1").toArray()[0] ?? null;
+    return this.exec<QueueRow>("SELECT * FROM queue ORDER BY delivery_id LIMIT 1")[0] ?? null;
   }
 
   /**
@@ -217,10 +296,18 @@ export class EndpointDispatcher extends DurableObject<Env> {
     const context = await loadAttemptContext(this.db, deliveryId);
     // Unknown (webhook or event deleted) or already finished (a duplicate hand-over): nothing to send.
     if (!context || (context.latest && context.latest.status !== "retrying")) return null;
+    this.usage.account = context.webhook.accountId;
     const attempt = (context.latest?.attempt ?? 0) + 1;
     const result = await this.send(context, attempt);
     const delay = result.ok ? null : retryDelayMs(context.webhook.retryConfig as RetryConfig | null, attempt);
     const nextAttemptAt = delay === null ? null : result.startedAt + result.durationMs + delay;
+    this.usage.addAll({
+      attempts: 1,
+      retries: attempt > 1 ? 1 : 0,
+      deliveries_succeeded: result.ok ? 1 : 0,
+      deliveries_failed: !result.ok && nextAttemptAt === null ? 1 : 0,
+      ...latencyCounters(result.durationMs),
+    });
     await recordAttempt(this.db, {
       context,
       attemptId: newId("att"),

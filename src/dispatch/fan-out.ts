@@ -8,6 +8,8 @@ import { and, eq, inArray } from "drizzle-orm";
 import { chunk, createDb, type Db } from "../db/client";
 import { events, webhooks } from "../db/schema";
 import { deliveryId } from "../lib/ids";
+import { recordUsage } from "../metrics/flush";
+import { meterD1, UsageMeter } from "../metrics/usage-meter";
 import { webhookMatches } from "./match";
 import { QueueMessage } from "./messages";
 
@@ -67,8 +69,8 @@ async function planDeliveries(db: Db, batch: EventRow[]): Promise<Map<string, { 
  * Fans out the named events. Returns the ids of events that could not be
  * handed over completely (their messages are retried); all others are done.
  */
-export async function fanOut(env: Env, refs: EventRef[]): Promise<Set<string>> {
-  const db = createDb(env.DB);
+export async function fanOut(env: Env, refs: EventRef[], meter = new UsageMeter()): Promise<Set<string>> {
+  const db = createDb(meterD1(env.DB, meter));
   const pending = await loadPending(db, refs);
   if (pending.length === 0) return new Set();
   const plan = await planDeliveries(db, pending);
@@ -78,6 +80,7 @@ export async function fanOut(env: Env, refs: EventRef[]): Promise<Set<string>> {
   await Promise.all(
     [...plan].map(async ([webhookId, entry]) => {
       try {
+        meter.add("do_requests");
         await env.ENDPOINT.get(env.ENDPOINT.idFromName(webhookId)).enqueue(entry.ids);
       } catch (err) {
         console.error(`handing deliveries to ${webhookId} failed`, err);
@@ -115,9 +118,10 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env): 
     byEvent.set(eventId, entry);
   }
   if (byEvent.size === 0) return;
+  const meter = new UsageMeter();
   let failed: Set<string>;
   try {
-    failed = await fanOut(env, [...byEvent.values()].map((e) => e.ref));
+    failed = await fanOut(env, [...byEvent.values()].map((e) => e.ref), meter);
   } catch (err) {
     console.error("fan-out failed; retrying the batch", err);
     failed = new Set(byEvent.keys());
@@ -125,4 +129,11 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env): 
   for (const [eventId, { messages }] of byEvent) {
     for (const m of messages) (failed.has(eventId) ? m.retry({ delaySeconds: Math.min(2 ** m.attempts, 60) }) : m.ack());
   }
+  // One invocation; each message read once and then acked (or retried): two queue operations.
+  meter.add("worker_requests");
+  meter.add("queue_operations", 2 * batch.messages.length);
+  const weights = new Map<string, number>();
+  for (const { ref } of byEvent.values()) weights.set(ref.accountId, (weights.get(ref.accountId) ?? 0) + 1);
+  meter.spread(weights);
+  await recordUsage(env, meter);
 }

@@ -15,6 +15,8 @@ import { and, asc, eq, gte, lt } from "drizzle-orm";
 import { chunk, createDb } from "../db/client";
 import { accounts, events } from "../db/schema";
 import { idFloor } from "../lib/ids";
+import { flushUsage } from "../metrics/flush";
+import { meterD1, UsageMeter } from "../metrics/usage-meter";
 import { eventMessage } from "./messages";
 
 /** At most this many events of one account are re-enqueued per sweep; the next sweep takes the rest. */
@@ -29,18 +31,23 @@ export async function armSweeper(env: Env): Promise<void> {
 
 /** A singleton whose alarm sweeps every SWEEP_INTERVAL_SECONDS. */
 export class OutboxSweeper extends DurableObject<Env> {
+  /** What sweeping costs, flushed after each sweep. */
+  private readonly usage = new UsageMeter();
+
   private intervalMs() {
     return Math.max(1, Number(this.env.SWEEP_INTERVAL_SECONDS)) * 1000;
   }
 
   /** Sets the alarm if none is set. */
   async arm(): Promise<void> {
+    this.usage.add("do_requests");
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + this.intervalMs());
   }
 
   /** Re-enqueues events pending longer than SWEEP_AFTER_SECONDS; returns how many. */
   async sweep(now = Date.now()): Promise<number> {
-    const db = createDb(this.env.DB);
+    this.usage.add("do_requests");
+    const db = createDb(meterD1(this.env.DB, this.usage));
     const cutoff = idFloor("evt", now - Number(this.env.SWEEP_AFTER_SECONDS) * 1000);
     const watermark = (await this.ctx.storage.get<string>("watermark")) ?? "evt_";
     const accountIds = (await db.select({ id: accounts.id }).from(accounts)).map((a) => a.id);
@@ -59,11 +66,16 @@ export class OutboxSweeper extends DurableObject<Env> {
     // sendBatch takes at most 100 messages.
     for (const part of chunk(stale, 100)) {
       await this.env.EVENTS_QUEUE.sendBatch(part.map((e) => ({ body: eventMessage(e.accountId, e.id), contentType: "json" as const })));
+      this.usage.add("queue_operations", part.length);
     }
     const oldestPending = stale.reduce<string | null>((min, e) => (min === null || e.id < min ? e.id : min), null);
     const ceiling = idFloor("evt", now - SKEW_MS);
     const next = [oldestPending ?? cutoff, ceiling].sort()[0]!;
-    if (next > watermark) await this.ctx.storage.put("watermark", next);
+    if (next > watermark) {
+      await this.ctx.storage.put("watermark", next);
+      this.usage.add("do_rows_written");
+    }
+    await flushUsage(this.env.DB, this.usage).catch((err) => console.error("usage flush failed", err));
     return stale.length;
   }
 

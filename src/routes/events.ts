@@ -58,8 +58,10 @@ eventsRouter.openapi(sendEvent, async (c) => {
   };
   // Stored first: once this write lands the event is accepted, whatever happens to the queue send.
   await c.var.db.insert(events).values(row);
+  c.var.meter.add("events_accepted");
   try {
     await c.env.EVENTS_QUEUE.send(eventMessage(row.accountId, row.id), { contentType: "json" });
+    c.var.meter.add("queue_operations");
   } catch (err) {
     // The outbox sweeper re-enqueues events left pending, so a failed send delays but never loses.
     console.warn(`queue send failed for ${row.id}; the sweeper will retry`, err);

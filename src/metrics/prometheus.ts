@@ -1,0 +1,44 @@
+/** The operator's metrics in Prometheus text exposition format. */
+import { BILLABLE_OPS, type Counters, LATENCY_BUCKETS_MS } from "./counters";
+import { type EndpointState, oldestAgeSeconds } from "./snapshot";
+
+const v = (c: Counters, k: keyof Counters) => c[k] ?? 0;
+
+/** Renders counters and endpoint state as Prometheus text. */
+export function renderPrometheus(c: Counters, endpoints: EndpointState[], now = Date.now()): string {
+  const out: string[] = [];
+  const metric = (name: string, type: string, help: string, samples: Array<[string, number]>, suffix = "") => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) out.push(`${name}${suffix}${labels} ${value}`);
+  };
+  metric("rubric_events_accepted_total", "counter", "Events accepted (answered 202).", [["", v(c, "events_accepted")]]);
+  metric("rubric_deliveries_total", "counter", "Deliveries finished, by outcome.", [
+    ['{status="succeeded"}', v(c, "deliveries_succeeded")],
+    ['{status="failed"}', v(c, "deliveries_failed")],
+  ]);
+  metric("rubric_attempts_total", "counter", "Delivery attempts made.", [["", v(c, "attempts")]]);
+  metric("rubric_retries_total", "counter", "Attempts after the first of a delivery.", [["", v(c, "retries")]]);
+  let cumulative = 0;
+  const buckets: Array<[string, number]> = LATENCY_BUCKETS_MS.map((b) => {
+    cumulative += v(c, `latency_le_${b}`);
+    return [`{le="${b}"}`, cumulative];
+  });
+  const count = cumulative + v(c, "latency_le_inf");
+  metric("rubric_attempt_duration_ms", "histogram", "Attempt duration (request sent to response read), ms.", [
+    ...buckets,
+    ['{le="+Inf"}', count],
+  ], "_bucket");
+  out.push(`rubric_attempt_duration_ms_sum ${v(c, "latency_sum_ms")}`, `rubric_attempt_duration_ms_count ${count}`);
+  metric(
+    "rubric_billable_ops_total",
+    "counter",
+    "Billable operations as Cloudflare counts them.",
+    BILLABLE_OPS.map((op) => [`{op="${op}"}`, v(c, op)]),
+  );
+  metric("rubric_endpoint_backlog", "gauge", "Deliveries waiting at an endpoint.", endpoints.map((e) => [`{webhook_id="${e.webhook_id}"}`, e.backlog]));
+  metric("rubric_endpoint_in_flight", "gauge", "Attempts in progress at an endpoint.", endpoints.map((e) => [`{webhook_id="${e.webhook_id}"}`, e.in_flight]));
+  metric("rubric_oldest_undelivered_age_seconds", "gauge", "Age of the oldest event still waiting at any endpoint.", [
+    ["", oldestAgeSeconds(endpoints, now)],
+  ]);
+  return `${out.join("\n")}\n`;
+}

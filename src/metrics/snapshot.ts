@@ -1,0 +1,44 @@
+/** Reading the metrics back: counters from D1, live queue state from the endpoints' objects. */
+import { eq } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { usageCounters, webhooks } from "../db/schema";
+import { addCounters, COUNTER_NAMES, type Counters } from "./counters";
+
+/** How many endpoints a scrape asks for their live state. */
+export const MAX_ENDPOINTS_PER_SCRAPE = 1000;
+
+/** Counters summed over one account, or over every account and `system`. */
+export async function readCounters(db: Db, accountId?: string): Promise<Counters> {
+  const rows = await db
+    .select()
+    .from(usageCounters)
+    .where(accountId ? eq(usageCounters.accountId, accountId) : undefined);
+  const total: Counters = {};
+  for (const row of rows) addCounters(total, Object.fromEntries(COUNTER_NAMES.map((n) => [n, Number(row[n] ?? 0)])));
+  return total;
+}
+
+export interface EndpointState {
+  webhook_id: string;
+  backlog: number;
+  in_flight: number;
+  oldest_event_at: number | null;
+}
+
+/** Live backlog and in-flight count of webhooks (of one account, or all), up to the cap. */
+export async function endpointStates(env: Env, db: Db, accountId?: string): Promise<EndpointState[]> {
+  const hooks = await db
+    .select({ id: webhooks.id })
+    .from(webhooks)
+    .where(accountId ? eq(webhooks.accountId, accountId) : undefined)
+    .limit(MAX_ENDPOINTS_PER_SCRAPE);
+  return Promise.all(
+    hooks.map(async ({ id }) => ({ webhook_id: id, ...(await env.ENDPOINT.get(env.ENDPOINT.idFromName(id)).stats()) })),
+  );
+}
+
+/** Age in seconds of the oldest event still waiting at any endpoint, or 0. */
+export function oldestAgeSeconds(states: EndpointState[], now = Date.now()): number {
+  const oldest = Math.min(...states.map((s) => s.oldest_event_at ?? Infinity));
+  return Number.isFinite(oldest) ? Math.max(0, (now - oldest) / 1000) : 0;
+}
