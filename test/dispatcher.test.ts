@@ -1,0 +1,81 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { deliveryId, idGenerator, idFloor } from "../src/lib/ids";
+import { call, newAccount, newWebhook, plan, receiverEndpoint, received, waitFor, waitForReceived } from "./support/helpers";
+
+async function insertEvent(accountId: string, createdAt: number, status: "pending" | "dispatched") {
+  const id = idGenerator(() => createdAt)("evt");
+  await env.DB.prepare("INSERT INTO events (id, account_id, type, created_at, data, metadata, status) VALUES (?, ?, 'sample.scored', ?, '{}', '{}', ?)")
+    .bind(id, accountId, createdAt, status)
+    .run();
+  return id;
+}
+
+describe("EndpointDispatcher", () => {
+  it("hands a slow endpoint's work to its stored queue instead of holding the caller, and still delivers in order", async () => {
+    const account = await newAccount();
+    const ep = receiverEndpoint("slow");
+    await plan(ep.name, { delay_ms: 700 });
+    const hook = await newWebhook(account.key, { url: ep.url, timeout_ms: 5000 });
+    await env.DB.prepare("UPDATE webhooks SET created_at = 0 WHERE id = ?").bind(hook.id).run();
+    const now = Date.now();
+    // Handed straight to the object here, so the outbox has nothing to do with them.
+    const events = [await insertEvent(account.id, now, "dispatched"), await insertEvent(account.id, now + 1, "dispatched"), await insertEvent(account.id, now + 2, "dispatched")];
+    const stub = env.ENDPOINT.get(env.ENDPOINT.idFromName(hook.id));
+
+    await stub.enqueue(events.map((e) => deliveryId(e, hook.id)));
+    // enqueue returned while the first attempt (700 ms) was still in flight: nothing is recorded yet,
+    // and all three deliveries are held durably in the object's queue.
+    const recorded = await env.DB.prepare("SELECT count(*) AS n FROM delivery_attempts WHERE webhook_id = ?").bind(hook.id).first<{ n: number }>();
+    expect(recorded!.n).toBe(0);
+    expect(await runInDurableObject(stub, (_o, state) => state.storage.sql.exec("SELECT count(*) AS n FROM queue").one().n)).toBe(3);
+
+    const got = await waitForReceived(ep.name, 3, 10_000);
+    expect(got.map((g) => g.headers["x-rubric-event-id"])).toEqual(events);
+    await waitFor(async () => (await stub.stats()).backlog === 0, 5000, "an empty queue");
+    expect(await received(ep.name)).toHaveLength(3);
+  });
+
+  it("skips a delivery that already succeeded when it is handed over again", async () => {
+    const account = await newAccount();
+    const ep = receiverEndpoint("once");
+    const hook = await newWebhook(account.key, { url: ep.url });
+    await env.DB.prepare("UPDATE webhooks SET created_at = 0 WHERE id = ?").bind(hook.id).run();
+    const event = await insertEvent(account.id, Date.now(), "dispatched");
+    const stub = env.ENDPOINT.get(env.ENDPOINT.idFromName(hook.id));
+    await stub.enqueue([deliveryId(event, hook.id)]);
+    await stub.enqueue([deliveryId(event, hook.id)]);
+    await Promise.all([stub.enqueue([deliveryId(event, hook.id)]), stub.enqueue([deliveryId(event, hook.id)])]);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await received(ep.name)).toHaveLength(1);
+    const d = await call("GET", `/v1/deliveries/${deliveryId(event, hook.id)}`, { key: account.key });
+    expect(d.json).toMatchObject({ status: "succeeded", attempts: 1 });
+  });
+
+  it("ignores deliveries whose webhook or event does not exist", async () => {
+    const stub = env.ENDPOINT.get(env.ENDPOINT.idFromName("wh_01M8HPNNR25R99JKFSE78JRF6B"));
+    await stub.enqueue(["dlv_01M8HPNNRRWD3RKKR5FNPX3Y0X01M8HPNNR25R99JKFSE78JRF6B", "not-a-delivery-id"]);
+    expect((await stub.stats()).backlog).toBe(0);
+  });
+});
+
+describe("OutboxSweeper watermark", () => {
+  it("re-enqueues old pending events, then advances, staying 10 minutes behind now", async () => {
+    const account = await newAccount();
+    const sweeper = env.SWEEPER.get(env.SWEEPER.idFromName("watermark-test"));
+    const now = Date.now();
+    const old = await insertEvent(account.id, now - 3_600_000, "pending");
+    await insertEvent(account.id, now - 3_500_000, "dispatched");
+    expect(await sweeper.sweep(now)).toBe(1);
+    const watermark = () => runInDurableObject(sweeper, (_o, state) => state.storage.get<string>("watermark"));
+    // Held at the oldest event still pending.
+    expect(await watermark()).toBe(old);
+    await env.DB.prepare("UPDATE events SET status = 'dispatched' WHERE id = ?").bind(old).run();
+    expect(await sweeper.sweep(now)).toBe(0);
+    expect(await watermark()).toBe(idFloor("evt", now - 600_000));
+    // A producer whose clock runs 5 minutes behind is still within reach.
+    await insertEvent(account.id, now - 300_000, "pending");
+    expect(await sweeper.sweep(now)).toBe(1);
+  });
+});
