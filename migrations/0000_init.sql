@@ -39,6 +39,16 @@ CREATE TABLE `delivery_attempts` (
 	PRIMARY KEY(`webhook_id`, `delivery_id`, `attempt`)
 ) WITHOUT ROWID;
 --> statement-breakpoint
+CREATE TABLE `event_types` (
+	`account_id` text NOT NULL,
+	`name` text NOT NULL,
+	`id` text NOT NULL,
+	`description` text NOT NULL,
+	`schema` text,
+	`created_at` integer NOT NULL,
+	PRIMARY KEY(`account_id`, `name`)
+) WITHOUT ROWID;
+--> statement-breakpoint
 CREATE TABLE `events` (
 	`account_id` text NOT NULL,
 	`id` text NOT NULL,
@@ -49,9 +59,11 @@ CREATE TABLE `events` (
 	`project_id` text,
 	`severity` text,
 	`status` text DEFAULT 'pending' NOT NULL,
+	`idempotency_key` text,
 	PRIMARY KEY(`account_id`, `id`)
 ) WITHOUT ROWID;
 --> statement-breakpoint
+CREATE UNIQUE INDEX `events_idempotency` ON `events` (`account_id`,`idempotency_key`) WHERE idempotency_key IS NOT NULL;--> statement-breakpoint
 CREATE TABLE `usage_counters` (
 	`account_id` text PRIMARY KEY NOT NULL,
 	`worker_requests` integer DEFAULT 0 NOT NULL,
@@ -92,6 +104,9 @@ CREATE TABLE `webhooks` (
 	`ordering` text DEFAULT 'fifo' NOT NULL,
 	`timeout_ms` integer DEFAULT 10000 NOT NULL,
 	`format` text DEFAULT 'json' NOT NULL,
+	`templates` text,
+	`headers` text,
+	`previous_secrets` text,
 	`status` text DEFAULT 'active' NOT NULL,
 	`disabled_reason` text,
 	`description` text,

@@ -114,7 +114,7 @@ describe("webhooks", () => {
     ["short secret", { secret: "short" }, "secret"],
     ["secret with spaces", { secret: "whsec_has a space in it" }, "secret"],
     ["filters not lists", { filters: { projects: "patient-triage" } }, "filters.projects"],
-    ["unknown filter key", { filters: { colour: ["red"] } }, "filters"],
+    ["unknown filter key", { filters: { colour: ["red"] } }, "filters.colour"],
     ["max_retries too high", { retry_config: { max_retries: 21 } }, "retry_config.max_retries"],
     ["negative max_retries", { retry_config: { max_retries: -1 } }, "retry_config.max_retries"],
     ["unknown backoff", { retry_config: { backoff: "random" } }, "retry_config.backoff"],

@@ -47,7 +47,7 @@ describe("delivery headers", () => {
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);
     const body = '{"a":1}';
     const h = await deliveryHeaders(
-      { url: "x", secret, body, eventId: "evt_1", eventType: "sample.scored", deliveryId: "dlv_1", attempt: 2, timeoutMs: 1000 },
+      { url: "x", secrets: [secret], body, eventId: "evt_1", eventType: "sample.scored", deliveryId: "dlv_1", attempt: 2, timeoutMs: 1000 },
       1700000000,
     );
     expect(h).toEqual({
@@ -63,6 +63,20 @@ describe("delivery headers", () => {
       "webhook-timestamp": "1700000000",
       "webhook-signature": await standardSignature(secret, "evt_1", 1700000000, body),
     });
+  });
+
+  it("sign with every secret during a rotation, the newest alone in X-Rubric-Signature, and keep ours over custom headers", async () => {
+    const [fresh, old, notBase64] = [generateSecret(), generateSecret(), "whsec_not_base64_at_all!"];
+    const body = "{}";
+    const h = await deliveryHeaders(
+      { url: "x", secrets: [fresh, old, notBase64], body, eventId: "evt_1", eventType: "t.t", deliveryId: "d", attempt: 1, timeoutMs: 1, extraHeaders: { "X-Team": "ml", "X-Rubric-Signature": "forged" } },
+      1700000000,
+    );
+    expect(h["X-Rubric-Signature"]).toBe(await rubricSignature(fresh, 1700000000, body));
+    expect(h["webhook-signature"]).toBe(
+      `${await standardSignature(fresh, "evt_1", 1700000000, body)} ${await standardSignature(old, "evt_1", 1700000000, body)}`,
+    );
+    expect(h["X-Team"]).toBe("ml");
   });
 });
 

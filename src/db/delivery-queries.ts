@@ -3,9 +3,9 @@
  * sequence of its attempts, keyed (webhook, delivery, attempt), and its state
  * is the latest attempt's `status`.
  */
-import { and, asc, desc, eq, gt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, lt, sql } from "drizzle-orm";
 import type { AttemptResult } from "../dispatch/attempt";
-import { parseDeliveryId } from "../lib/ids";
+import { idFloor, parseDeliveryId } from "../lib/ids";
 import type { Db } from "./client";
 import { deliveryAttempts, events, webhooks } from "./schema";
 
@@ -27,6 +27,10 @@ export async function loadAttemptContext(db: Db, deliveryId: string) {
           status: webhooks.status,
           retryConfig: webhooks.retryConfig,
           timeoutMs: webhooks.timeoutMs,
+          format: webhooks.format,
+          templates: webhooks.templates,
+          headers: webhooks.headers,
+          previousSecrets: webhooks.previousSecrets,
         },
         event: { id: events.id, type: events.type, createdAt: events.createdAt, data: events.data, metadata: events.metadata },
       })
@@ -54,7 +58,7 @@ export interface AttemptOutcome {
   attempt: number;
   trigger: "scheduled" | "manual" | "test";
   result: AttemptResult;
-  status: "succeeded" | "retrying" | "failed";
+  status: "succeeded" | "retrying" | "failed" | "cancelled";
   nextAttemptAt: number | null;
 }
 
@@ -103,8 +107,20 @@ export async function deliveryAttemptsOf(db: Db, accountId: string, deliveryId: 
     .orderBy(asc(deliveryAttempts.attempt));
 }
 
+/** Narrowing of a webhook's delivery history. Times are event times (delivery ids sort by them). */
+export interface DeliveryFilter {
+  status?: AttemptRow["status"];
+  eventType?: string;
+  sinceMs?: number;
+  untilMs?: number;
+  cursor?: string;
+}
+
+/** The smallest delivery id for events made at `ms`. */
+const deliveryFloor = (ms: number) => idFloor("dlv", ms);
+
 /** A page of a webhook's deliveries in event order: the latest attempt of each. */
-export async function latestAttempts(db: Db, webhookId: string, limit: number, cursor?: string): Promise<AttemptRow[]> {
+export async function latestAttempts(db: Db, webhookId: string, limit: number, f: DeliveryFilter = {}): Promise<AttemptRow[]> {
   const a = deliveryAttempts;
   return db
     .select()
@@ -112,10 +128,24 @@ export async function latestAttempts(db: Db, webhookId: string, limit: number, c
     .where(
       and(
         eq(a.webhookId, webhookId),
-        cursor ? gt(a.deliveryId, cursor) : undefined,
+        f.cursor ? gt(a.deliveryId, f.cursor) : undefined,
+        f.sinceMs !== undefined ? gte(a.deliveryId, deliveryFloor(f.sinceMs)) : undefined,
+        f.untilMs !== undefined ? lt(a.deliveryId, deliveryFloor(f.untilMs)) : undefined,
+        f.eventType ? eq(a.eventType, f.eventType) : undefined,
+        f.status ? eq(a.status, f.status) : undefined,
         sql`${a.attempt} = (SELECT max(b.attempt) FROM delivery_attempts b WHERE b.webhook_id = ${a.webhookId} AND b.delivery_id = ${a.deliveryId})`,
       ),
     )
     .orderBy(asc(a.deliveryId))
     .limit(limit);
+}
+
+/** Attempts of a webhook for events made since `sinceMs` (for stats). */
+export async function attemptsSince(db: Db, webhookId: string, sinceMs: number): Promise<AttemptRow[]> {
+  const a = deliveryAttempts;
+  return db
+    .select()
+    .from(a)
+    .where(and(eq(a.webhookId, webhookId), gte(a.deliveryId, deliveryFloor(sinceMs))))
+    .orderBy(asc(a.deliveryId), asc(a.attempt));
 }

@@ -5,7 +5,8 @@
  * billable row written on each insert.
  */
 import { COUNTER_NAMES, type CounterName } from "../metrics/counters";
-import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const accounts = sqliteTable("accounts", {
   id: text("id").primaryKey(),
@@ -45,6 +46,12 @@ export const webhooks = sqliteTable(
     ordering: text("ordering", { enum: ["fifo", "parallel"] }).notNull().default("fifo"),
     timeoutMs: integer("timeout_ms").notNull().default(10_000),
     format: text("format").notNull().default("json"),
+    /** Event type (or pattern) → template object, for formats other than `json`. */
+    templates: text("templates", { mode: "json" }).$type<Record<string, unknown>>(),
+    /** Extra outbound headers (never our signature or hop-by-hop headers). */
+    headers: text("headers", { mode: "json" }).$type<Record<string, string>>(),
+    /** Secrets replaced by a rotation that still sign until they expire: [{secret (sealed), expires_at}]. */
+    previousSecrets: text("previous_secrets", { mode: "json" }).$type<Array<{ secret: string; expires_at: number }>>(),
     status: text("status", { enum: ["active", "disabled"] }).notNull().default("active"),
     disabledReason: text("disabled_reason"),
     description: text("description"),
@@ -76,8 +83,27 @@ export const events = sqliteTable(
     severity: text("severity"),
     /** `pending` until fanned out to every matching webhook (the outbox flag). */
     status: text("status", { enum: ["pending", "dispatched"] }).notNull().default("pending"),
+    /** The producer's Idempotency-Key; only keyed events pay for the index below. */
+    idempotencyKey: text("idempotency_key"),
   },
-  (t) => [primaryKey({ columns: [t.accountId, t.id] })],
+  (t) => [
+    primaryKey({ columns: [t.accountId, t.id] }),
+    uniqueIndex("events_idempotency").on(t.accountId, t.idempotencyKey).where(sql`idempotency_key IS NOT NULL`),
+  ],
+);
+
+/** An account's own event types, with an optional JSON schema for `data`. */
+export const eventTypes = sqliteTable(
+  "event_types",
+  {
+    accountId: text("account_id").notNull(),
+    name: text("name").notNull(),
+    id: text("id").notNull(),
+    description: text("description").notNull(),
+    schema: text("schema", { mode: "json" }).$type<Record<string, unknown>>(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.name] })],
 );
 
 /**
@@ -99,7 +125,7 @@ export const deliveryAttempts = sqliteTable(
     eventId: text("event_id").notNull(),
     eventType: text("event_type").notNull(),
     /** The delivery's state after this attempt. */
-    status: text("status", { enum: ["succeeded", "retrying", "failed"] }).notNull(),
+    status: text("status", { enum: ["succeeded", "retrying", "failed", "cancelled"] }).notNull(),
     trigger: text("trigger", { enum: ["scheduled", "manual", "test"] }).notNull(),
     startedAt: integer("started_at").notNull(),
     durationMs: integer("duration_ms").notNull(),

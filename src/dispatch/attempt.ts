@@ -13,7 +13,10 @@ export const MAX_RESPONSE_STORED = 4 * 1024;
 /** What one attempt sends. */
 export interface AttemptRequest {
   url: string;
-  secret: string;
+  /** Signing secrets, newest first: the newest signs `X-Rubric-Signature`, all sign `webhook-signature`. */
+  secrets: string[];
+  /** The customer's extra headers (validated at create time); ours are set after them and win. */
+  extraHeaders?: Record<string, string>;
   body: string;
   eventId: string;
   eventType: string;
@@ -38,21 +41,25 @@ export interface AttemptResult {
 /** The headers of DESIGN §2 for one attempt at `timestamp` (Unix seconds). */
 export async function deliveryHeaders(req: AttemptRequest, timestamp: number): Promise<Record<string, string>> {
   const headers: Record<string, string> = {
+    ...req.extraHeaders,
     "Content-Type": "application/json",
     "User-Agent": USER_AGENT,
     "X-Rubric-Timestamp": String(timestamp),
-    "X-Rubric-Signature": await rubricSignature(req.secret, timestamp, req.body),
+    "X-Rubric-Signature": await rubricSignature(req.secrets[0]!, timestamp, req.body),
     "X-Rubric-Event-Id": req.eventId,
     "X-Rubric-Event-Type": req.eventType,
     "X-Rubric-Delivery-Id": req.deliveryId,
     "X-Rubric-Attempt": String(req.attempt),
   };
   // The Standard Webhooks message id is the event id, as Svix does: stable across retries.
-  const standard = await standardSignature(req.secret, req.eventId, timestamp, req.body);
-  if (standard) {
+  // During a rotation every valid secret signs, space-separated, newest first.
+  const standard = (await Promise.all(req.secrets.map((s) => standardSignature(s, req.eventId, timestamp, req.body)))).filter(
+    (sig): sig is string => sig !== null,
+  );
+  if (standard.length) {
     headers["webhook-id"] = req.eventId;
     headers["webhook-timestamp"] = String(timestamp);
-    headers["webhook-signature"] = standard;
+    headers["webhook-signature"] = standard.join(" ");
   }
   return headers;
 }

@@ -16,12 +16,10 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { createDb, type Db } from "../db/client";
-import { type AttemptContext, loadAttemptContext, recordAttempt } from "../db/delivery-queries";
-import { renderEnvelope } from "../delivery/envelope";
+import { loadAttemptContext, recordAttempt } from "../db/delivery-queries";
 import { idTime, newId, parseDeliveryId } from "../lib/ids";
-import { importSecretKey, openSecret } from "../lib/secret-box";
-import { urlPolicy, urlRefusal } from "../lib/url-guard";
-import { type AttemptResult, sendAttempt } from "./attempt";
+import { importSecretKey } from "../lib/secret-box";
+import { deliverOnce, failedBeforeSending } from "./deliver";
 import { latencyCounters } from "../metrics/counters";
 import { flushIntervalMs, flushUsage } from "../metrics/flush";
 import { meteredExec, meterD1, UsageMeter } from "../metrics/usage-meter";
@@ -66,14 +64,16 @@ export class EndpointDispatcher extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.db = createDb(meterD1(env.DB, this.usage));
-    ctx.blockConcurrencyWhile(async () => {
-      // WITHOUT ROWID: the key is the table, so storing a delivery writes one row, not two.
-      ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS queue (
-        delivery_id TEXT PRIMARY KEY,
-        next_at INTEGER NOT NULL DEFAULT 0,
-        trigger TEXT NOT NULL DEFAULT 'scheduled'
-      ) WITHOUT ROWID`);
-    });
+    ctx.blockConcurrencyWhile(async () => this.createQueue());
+  }
+
+  private createQueue() {
+    // WITHOUT ROWID: the key is the table, so storing a delivery writes one row, not two.
+    this.ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS queue (
+      delivery_id TEXT PRIMARY KEY,
+      next_at INTEGER NOT NULL DEFAULT 0,
+      trigger TEXT NOT NULL DEFAULT 'scheduled'
+    ) WITHOUT ROWID`);
   }
 
   /**
@@ -90,7 +90,9 @@ export class EndpointDispatcher extends DurableObject<Env> {
     }
   }
 
-  private async accept(ids: string[], trigger: Trigger): Promise<void> {
+  private async accept(all: string[], trigger: Trigger): Promise<void> {
+    // Already being sent inline: a second hand-over (or a second manual retry) changes nothing.
+    const ids = all.filter((id) => !this.inline?.ids.includes(id));
     if (ids.length === 0) return;
     if (this.busy || this.queueLength() > 0) {
       this.store(ids, trigger);
@@ -193,6 +195,12 @@ export class EndpointDispatcher extends DurableObject<Env> {
       while (job.ids.length > 0) {
         const id = job.ids[0]!;
         const nextAt = await this.attempt(id, job.trigger);
+        if (nextAt === "hold") {
+          // The webhook is disabled: keep everything, in order, until it is enabled again.
+          if (!job.stored) this.store(job.ids, job.trigger);
+          job.stored = true;
+          return;
+        }
         job.ids.shift();
         if (job.stored) {
           // `enqueue` already stored this job: keep the stored queue in step, then drain it.
@@ -250,6 +258,11 @@ export class EndpointDispatcher extends DurableObject<Env> {
       // A lease: if this process dies mid-attempt, the alarm brings the attempt back.
       await this.setAlarm(now + MAX_TIMEOUT_MS + LEASE_SLACK_MS);
       const nextAt = await this.attempt(head.delivery_id, head.trigger === "manual" ? "manual" : "scheduled");
+      if (nextAt === "hold") {
+        // Disabled: nothing is sent until `resume()`; no alarm needed meanwhile.
+        if (this.usage.empty) await this.ctx.storage.deleteAlarm();
+        return;
+      }
       this.settle(head.delivery_id, nextAt);
     }
   }
@@ -288,18 +301,59 @@ export class EndpointDispatcher extends DurableObject<Env> {
     return this.exec<QueueRow>("SELECT * FROM queue ORDER BY delivery_id LIMIT 1")[0] ?? null;
   }
 
+  /** Sends what is held after the webhook is enabled again. */
+  async resume(): Promise<void> {
+    this.usage.add("do_requests");
+    if (this.queueLength() > 0) await this.ensureAlarm(Date.now());
+    this.afterWork();
+  }
+
+  /**
+   * Cancels every delivery waiting here (the webhook is being deleted): each
+   * gets a last record with status `cancelled`, then the storage is cleared.
+   */
+  async cancelAll(reason: string): Promise<number> {
+    this.usage.add("do_requests");
+    const ids = this.exec<QueueRow>("SELECT delivery_id FROM queue ORDER BY delivery_id").map((r) => r.delivery_id);
+    for (const id of ids) {
+      const context = await loadAttemptContext(this.db, id);
+      if (!context || (context.latest && context.latest.status !== "retrying")) continue;
+      await recordAttempt(this.db, {
+        context,
+        attemptId: newId("att"),
+        attempt: (context.latest?.attempt ?? 0) + 1,
+        trigger: "manual",
+        result: failedBeforeSending(`cancelled: ${reason}`),
+        status: "cancelled",
+        nextAttemptAt: null,
+      });
+    }
+    // Clear everything (alarm included); an empty queue stays for any late hand-over.
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.createQueue();
+    this.afterWork();
+    return ids.length;
+  }
+
   /**
    * Makes the next attempt at a delivery and records it. Returns when to try
-   * again, or `null` when the delivery is finished (or was already, or is gone).
+   * again, `null` when the delivery is finished (or was already, or is gone),
+   * or `"hold"` when the webhook is disabled.
    */
-  private async attempt(deliveryId: string, trigger: Trigger): Promise<number | null> {
+  private async attempt(deliveryId: string, trigger: Trigger): Promise<number | null | "hold"> {
     const context = await loadAttemptContext(this.db, deliveryId);
-    // Unknown (webhook or event deleted) or already finished (a duplicate hand-over): nothing to send.
-    if (!context || (context.latest && context.latest.status !== "retrying")) return null;
+    if (!context) return null; // webhook or event deleted
+    const finished = context.latest !== null && context.latest.status !== "retrying";
+    // A scheduled hand-over of a finished delivery is a duplicate; a manual retry sends it again.
+    if (finished && trigger !== "manual") return null;
+    if (context.webhook.status === "disabled") return "hold";
     this.usage.account = context.webhook.accountId;
     const attempt = (context.latest?.attempt ?? 0) + 1;
-    const result = await this.send(context, attempt);
-    const delay = result.ok ? null : retryDelayMs(context.webhook.retryConfig as RetryConfig | null, attempt);
+    const result = await deliverOnce(this.env, await this.key(), context, attempt);
+    // A manual retry of a finished delivery is one attempt; a pending delivery keeps its schedule.
+    const retries = !result.ok && !finished;
+    const delay = retries ? retryDelayMs(context.webhook.retryConfig as RetryConfig | null, attempt) : null;
     const nextAttemptAt = delay === null ? null : result.startedAt + result.durationMs + delay;
     this.usage.addAll({
       attempts: 1,
@@ -318,24 +372,6 @@ export class EndpointDispatcher extends DurableObject<Env> {
       nextAttemptAt,
     });
     return nextAttemptAt;
-  }
-
-  private async send(context: AttemptContext, attempt: number): Promise<AttemptResult> {
-    const refusal = urlRefusal(context.webhook.url, urlPolicy(this.env));
-    if (refusal) {
-      const failure = `URL ${refusal}`;
-      return { ok: false, responseCode: null, responseHeaders: null, responseBody: null, error: failure, startedAt: Date.now(), durationMs: 0, requestHeaders: {} };
-    }
-    return sendAttempt({
-      url: context.webhook.url,
-      secret: await openSecret(await this.key(), context.webhook.secret),
-      body: renderEnvelope(context.event),
-      eventId: context.event.id,
-      eventType: context.event.type,
-      deliveryId: context.deliveryId,
-      attempt,
-      timeoutMs: context.webhook.timeoutMs,
-    });
   }
 
   private key(): Promise<CryptoKey> {

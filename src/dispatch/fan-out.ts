@@ -11,6 +11,7 @@ import { deliveryId } from "../lib/ids";
 import { recordUsage } from "../metrics/flush";
 import { meterD1, UsageMeter } from "../metrics/usage-meter";
 import { webhookMatches } from "./match";
+import { type FilterableEvent, hasPayloadFilters, payloadFiltersMatch } from "./payload-filter";
 import { QueueMessage } from "./messages";
 
 type EventRow = typeof events.$inferSelect;
@@ -37,6 +38,30 @@ async function loadPending(db: Db, refs: EventRef[]): Promise<EventRow[]> {
   return rows.sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 
+/** The event as payload filters see it, parsed at most once and only if some webhook asks. */
+export function lazyFilterable(event: EventRow): () => FilterableEvent {
+  let parsed: FilterableEvent | null = null;
+  return () =>
+    (parsed ??= {
+      id: event.id,
+      type: event.type,
+      data: JSON.parse(event.data),
+      metadata: JSON.parse(event.metadata),
+      project_id: event.projectId,
+      severity: event.severity,
+    });
+}
+
+/** Whether a webhook gets an event: its type patterns, the seed's attribute filters and payload filters. */
+export function eventMatchesWebhook(
+  hook: { events: string[]; filters: Record<string, unknown> | null },
+  event: EventRow,
+  filterable: () => FilterableEvent,
+): boolean {
+  if (!webhookMatches({ events: hook.events, filters: hook.filters ?? null }, event)) return false;
+  return !hasPayloadFilters(hook.filters) || payloadFiltersMatch(hook.filters, filterable());
+}
+
 /** webhook id → the delivery ids it gets from `batch`, in event order. */
 async function planDeliveries(db: Db, batch: EventRow[]): Promise<Map<string, { ids: string[]; events: Set<string> }>> {
   const accountIds = [...new Set(batch.map((e) => e.accountId))];
@@ -52,10 +77,11 @@ async function planDeliveries(db: Db, batch: EventRow[]): Promise<Map<string, { 
   ).flat();
   const plan = new Map<string, { ids: string[]; events: Set<string> }>();
   for (const event of batch) {
+    const filterable = lazyFilterable(event);
     for (const hook of hooks) {
       // Only endpoints that existed when the event was accepted: a late re-run must not widen the audience.
       if (hook.accountId !== event.accountId || hook.createdAt > event.createdAt) continue;
-      if (!webhookMatches({ events: hook.events, filters: hook.filters ?? null }, event)) continue;
+      if (!eventMatchesWebhook(hook, event, filterable)) continue;
       const entry = plan.get(hook.id) ?? { ids: [], events: new Set<string>() };
       entry.ids.push(deliveryId(event.id, hook.id));
       entry.events.add(event.id);

@@ -6,6 +6,7 @@ import { createRouter } from "../lib/router";
 import { apiKeyAuth } from "../middleware/auth";
 import { errorResponses } from "../schemas/common";
 import { AttemptSchema, DeliverySchema } from "../schemas/event";
+import { endpointObject } from "./lookups";
 import { attemptToWire, deliveryToWire } from "./wire";
 
 const DeliveryId = z.object({
@@ -38,4 +39,24 @@ deliveriesRouter.openapi(getDelivery, async (c) => {
   // Not yet attempted (still queued at its endpoint) looks the same as unknown for now.
   if (!latest) throw notFound("Delivery");
   return c.json({ ...deliveryToWire(latest), attempt_log: attempts.map(attemptToWire) }, 200);
+});
+
+const retryDelivery = createRoute({
+  method: "post",
+  path: "/{id}/retry",
+  summary: "Send a delivery again now, as a manual attempt (in its webhook's order)",
+  request: { params: DeliveryId },
+  responses: {
+    202: { description: "Queued", content: { "application/json": { schema: z.object({ delivery_id: z.string(), queued: z.literal(true) }) } } },
+    ...errorResponses(401, 404, 422),
+  },
+});
+
+deliveriesRouter.openapi(retryDelivery, async (c) => {
+  const id = c.req.valid("param").id;
+  const attempts = await deliveryAttemptsOf(c.var.db, c.var.principal.accountId, id);
+  const latest = attempts[attempts.length - 1];
+  if (!latest) throw notFound("Delivery");
+  await endpointObject(c.env, latest.webhookId).enqueue([id], "manual");
+  return c.json({ delivery_id: id, queued: true as const }, 202);
 });

@@ -1,36 +1,110 @@
-/** The producer side: events are stored first (the outbox), then announced on the queue. */
+/** The producer side: send (single or batch, idempotent), list, read with deliveries, replay. */
 import { createRoute, z } from "@hono/zod-openapi";
+import { and, asc, desc, eq, gte, lt } from "drizzle-orm";
 import { bodyLimit } from "hono/body-limit";
-import { events } from "../db/schema";
-import { eventAttributes } from "../dispatch/match";
-import { eventMessage } from "../dispatch/messages";
-import { ApiError } from "../lib/errors";
-import { BUILTIN_EVENT_TYPES, OPERATIONAL_EVENT_TYPES } from "../lib/event-types";
+import { deliveryAttempts, events, webhooks } from "../db/schema";
+import { eventMatchesWebhook, lazyFilterable } from "../dispatch/fan-out";
+import { ApiError, notFound } from "../lib/errors";
+import { deliveryId, idFloor } from "../lib/ids";
 import { createRouter } from "../lib/router";
 import { apiKeyAuth } from "../middleware/auth";
-import { errorResponses } from "../schemas/common";
-import { EventSchema, SendEventSchema } from "../schemas/event";
-import { eventToWire } from "./wire";
+import { errorResponses, idParam, PageQuery } from "../schemas/common";
+import { DeliverySchema, EventSchema, SendEventSchema } from "../schemas/event";
+import { acceptEvents } from "./ingest";
+import { endpointObject, jsonContent } from "./lookups";
+import { deliveryToWire, eventToWire } from "./wire";
 
-/** Event bodies may be up to 256 KiB. */
+/** Event bodies may be up to 256 KiB; a batch up to 100 of them in 1 MiB. */
 export const MAX_EVENT_BYTES = 256 * 1024;
+const MAX_BATCH_BYTES = 1024 * 1024;
+
+const limit = (maxSize: number) =>
+  bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new ApiError("payload_too_large", `Request bodies here are limited to ${maxSize} bytes`);
+    },
+  });
+
+const IdempotencyHeader = z.object({
+  "idempotency-key": z.string().min(1).max(255).optional().openapi({ description: "Same key within 24 h returns the first event" }),
+});
+
+const EventId = idParam("evt", "evt_01HV6Z8K2M3N4P5Q6R7S8T9V0W");
 
 const sendEvent = createRoute({
   method: "post",
   path: "/",
   summary: "Send an event; it is stored before the answer and delivered to every matching webhook",
-  middleware: [
-    bodyLimit({
-      maxSize: MAX_EVENT_BYTES,
-      onError: () => {
-        throw new ApiError("payload_too_large", `Event bodies are limited to ${MAX_EVENT_BYTES} bytes`);
-      },
-    }),
-  ] as const,
-  request: { body: { required: true, content: { "application/json": { schema: SendEventSchema } } } },
+  middleware: [limit(MAX_EVENT_BYTES)] as const,
+  request: { headers: IdempotencyHeader, body: { required: true, ...jsonContent(SendEventSchema) } },
   responses: {
-    202: { description: "Accepted: stored and queued for delivery", content: { "application/json": { schema: EventSchema } } },
+    202: { description: "Accepted: stored and queued for delivery (or the earlier event with the same key)", ...jsonContent(EventSchema) },
     ...errorResponses(400, 401, 413, 415, 422),
+  },
+});
+
+const sendBatch = createRoute({
+  method: "post",
+  path: "/batch",
+  summary: "Send up to 100 events at once; if any item is invalid, none is stored",
+  middleware: [limit(MAX_BATCH_BYTES)] as const,
+  request: {
+    body: {
+      required: true,
+      ...jsonContent(
+        z
+          .strictObject({ events: z.array(SendEventSchema.extend({ idempotency_key: z.string().min(1).max(255).optional() })).min(1).max(100) })
+          .openapi({ example: { events: [{ type: "sample.scored", data: { sample_id: "s_1", score: 0.9 }, idempotency_key: "s_1-scored" }] } }),
+      ),
+    },
+  },
+  responses: {
+    202: {
+      description: "Per-item results, in order",
+      ...jsonContent(z.object({ data: z.array(z.object({ index: z.number(), id: z.string(), status: z.enum(["accepted", "duplicate"]) })) })),
+    },
+    ...errorResponses(400, 401, 413, 415, 422),
+  },
+});
+
+const listEvents = createRoute({
+  method: "get",
+  path: "/",
+  summary: "List events, newest first",
+  request: {
+    query: PageQuery.extend({
+      type: z.string().max(100).optional(),
+      since: z.iso.datetime({ offset: true }).optional(),
+      until: z.iso.datetime({ offset: true }).optional(),
+      status: z.enum(["pending", "dispatched"]).optional(),
+    }),
+  },
+  responses: {
+    200: { description: "A page of events", ...jsonContent(z.object({ data: z.array(EventSchema), next_cursor: z.string().nullable() })) },
+    ...errorResponses(401, 422),
+  },
+});
+
+const getEvent = createRoute({
+  method: "get",
+  path: "/{id}",
+  summary: "Get an event with its deliveries",
+  request: { params: EventId },
+  responses: { 200: { description: "The event", ...jsonContent(EventSchema.extend({ deliveries: z.array(DeliverySchema) })) }, ...errorResponses(401, 404, 422) },
+});
+
+const replayEvent = createRoute({
+  method: "post",
+  path: "/{id}/replay",
+  summary: "Deliver an event again: to one webhook, or to every active webhook it matches",
+  request: {
+    params: EventId,
+    body: { required: false, ...jsonContent(z.strictObject({ webhook_id: z.string().startsWith("wh_").optional() }).openapi({ example: {} })) },
+  },
+  responses: {
+    202: { description: "Queued", ...jsonContent(z.object({ data: z.array(z.object({ webhook_id: z.string(), delivery_id: z.string() })) })) },
+    ...errorResponses(401, 404, 422),
   },
 });
 
@@ -39,34 +113,84 @@ eventsRouter.use("*", apiKeyAuth());
 
 eventsRouter.openapi(sendEvent, async (c) => {
   const input = c.req.valid("json");
-  if (!(input.type in BUILTIN_EVENT_TYPES) || OPERATIONAL_EVENT_TYPES.has(input.type)) {
-    throw new ApiError("validation_failed", `Invalid request: type unknown event type '${input.type}'`, [
-      { field: "type", message: `unknown event type '${input.type}'` },
-    ]);
-  }
-  const { projectId, severity } = eventAttributes(input);
-  const row = {
-    id: c.var.newId("evt"),
-    accountId: c.var.principal.accountId,
-    type: input.type,
-    createdAt: Date.now(),
-    data: JSON.stringify(input.data),
-    metadata: JSON.stringify(input.metadata ?? {}),
-    projectId,
-    severity,
-    status: "pending" as const,
-  };
-  // Stored first: once this write lands the event is accepted, whatever happens to the queue send.
-  await c.var.db.insert(events).values(row);
-  c.var.meter.add("events_accepted");
-  try {
-    await c.env.EVENTS_QUEUE.send(eventMessage(row.accountId, row.id), { contentType: "json" });
-    c.var.meter.add("queue_operations");
-  } catch (err) {
-    // The outbox sweeper re-enqueues events left pending, so a failed send delays but never loses.
-    console.warn(`queue send failed for ${row.id}; the sweeper will retry`, err);
-  }
-  return c.json(eventToWire(row), 202);
+  const key = c.req.valid("header")["idempotency-key"];
+  const [result] = await acceptEvents(c, [{ ...input, idempotency_key: key }], () => "");
+  if (result!.duplicate) c.header("Idempotent-Replayed", "true");
+  return c.json(eventToWire(result!.event), 202);
 });
 
-export type SendEventResult = z.infer<typeof EventSchema>;
+eventsRouter.openapi(sendBatch, async (c) => {
+  const { events: items } = c.req.valid("json");
+  const results = await acceptEvents(c, items, (i) => `events.${i}.`);
+  return c.json({ data: results.map((r, index) => ({ index, id: r.event.id, status: r.duplicate ? ("duplicate" as const) : ("accepted" as const) })) }, 202);
+});
+
+/** One of the caller's events, or a 404. */
+async function ownEvent(db: Parameters<typeof acceptEvents>[0]["var"]["db"], accountId: string, id: string) {
+  const row = await db
+    .select()
+    .from(events)
+    .where(and(eq(events.accountId, accountId), eq(events.id, id)))
+    .get();
+  if (!row) throw notFound("Event");
+  return row;
+}
+
+eventsRouter.openapi(listEvents, async (c) => {
+  const q = c.req.valid("query");
+  const rows = await c.var.db
+    .select()
+    .from(events)
+    .where(
+      and(
+        eq(events.accountId, c.var.principal.accountId),
+        q.cursor ? lt(events.id, q.cursor) : undefined,
+        q.since ? gte(events.id, idFloor("evt", Date.parse(q.since))) : undefined,
+        q.until ? lt(events.id, idFloor("evt", Date.parse(q.until))) : undefined,
+        q.type ? eq(events.type, q.type) : undefined,
+        q.status ? eq(events.status, q.status) : undefined,
+      ),
+    )
+    .orderBy(desc(events.id))
+    .limit(q.limit + 1);
+  const data = rows.slice(0, q.limit).map(eventToWire);
+  return c.json({ data, next_cursor: rows.length > q.limit ? data[data.length - 1]!.id : null }, 200);
+});
+
+/** At most this many of the account's webhooks are looked at for one event's deliveries. */
+const MAX_WEBHOOKS_PER_EVENT = 250;
+
+eventsRouter.openapi(getEvent, async (c) => {
+  const db = c.var.db;
+  const event = await ownEvent(db, c.var.principal.accountId, c.req.valid("param").id);
+  const hooks = await db.select({ id: webhooks.id }).from(webhooks).where(eq(webhooks.accountId, event.accountId)).orderBy(asc(webhooks.id)).limit(MAX_WEBHOOKS_PER_EVENT);
+  // Delivery ids are derived from (event, webhook): each lookup is a range of the attempts' key.
+  const lookups = hooks.map((h) =>
+    db
+      .select()
+      .from(deliveryAttempts)
+      .where(and(eq(deliveryAttempts.webhookId, h.id), eq(deliveryAttempts.deliveryId, deliveryId(event.id, h.id))))
+      .orderBy(desc(deliveryAttempts.attempt))
+      .limit(1),
+  );
+  const found = lookups.length ? await db.batch(lookups as [(typeof lookups)[number], ...typeof lookups]) : [];
+  const deliveries = found.flatMap((rows) => rows.slice(0, 1)).map(deliveryToWire);
+  return c.json({ ...eventToWire(event), deliveries }, 200);
+});
+
+eventsRouter.openapi(replayEvent, async (c) => {
+  const db = c.var.db;
+  const event = await ownEvent(db, c.var.principal.accountId, c.req.valid("param").id);
+  const body = (await c.req.json().catch(() => ({}))) as { webhook_id?: string };
+  const filterable = lazyFilterable(event);
+  const targets = body.webhook_id
+    ? await db.select().from(webhooks).where(and(eq(webhooks.accountId, event.accountId), eq(webhooks.id, body.webhook_id)))
+    : (await db.select().from(webhooks).where(and(eq(webhooks.accountId, event.accountId), eq(webhooks.status, "active")))).filter((w) =>
+        eventMatchesWebhook(w, event, filterable),
+      );
+  if (body.webhook_id && targets.length === 0) throw notFound("Webhook");
+  const queued = targets.map((w) => ({ webhook_id: w.id, delivery_id: deliveryId(event.id, w.id) }));
+  await Promise.all(queued.map((q) => endpointObject(c.env, q.webhook_id).enqueue([q.delivery_id], "manual")));
+  return c.json({ data: queued }, 202);
+});
+

@@ -1,68 +1,36 @@
-/** Webhooks (endpoints): create, list, read, and their delivery history. */
+/** Webhooks (endpoints): create, list, read, change, disable, enable, delete. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, gt } from "drizzle-orm";
-import { latestAttempts } from "../db/delivery-queries";
 import { webhooks } from "../db/schema";
 import { generateSecret } from "../delivery/sign";
 import { armSweeper } from "../dispatch/outbox-sweeper";
-import { ApiError, type FieldIssue, notFound } from "../lib/errors";
-import { BUILTIN_EVENT_TYPES, isKnownPattern } from "../lib/event-types";
 import { page } from "../lib/pagination";
 import { createRouter } from "../lib/router";
 import { importSecretKey, sealSecret } from "../lib/secret-box";
-import { urlPolicy, urlRefusal } from "../lib/url-guard";
+import { checkWebhookRules } from "../lib/webhook-rules";
 import { apiKeyAuth } from "../middleware/auth";
 import { errorResponses, idParam, PageQuery } from "../schemas/common";
-import { DeliverySchema } from "../schemas/event";
-import { CreatedWebhookSchema, CreateWebhookSchema, WebhookSchema } from "../schemas/webhook";
-import type { AppEnv } from "../types";
-import type { Context } from "hono";
-import { deliveryToWire, webhookToWire } from "./wire";
+import { CreatedWebhookSchema, CreateWebhookSchema, UpdateWebhookSchema, WebhookSchema } from "../schemas/webhook";
+import { endpointObject, jsonContent, ownWebhook } from "./lookups";
+import { webhookToWire } from "./wire";
 
-const WebhookId = idParam("wh", "wh_01HV6Z8K2M3N4P5Q6R7S8T9V0W");
-const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } } });
-
-/** Checks what zod cannot: the URL against the SSRF policy, and that each pattern names known types. */
-function checkWebhookRules(env: Env, input: { url: string; events: string[] }) {
-  const issues: FieldIssue[] = [];
-  const refusal = urlRefusal(input.url, urlPolicy(env));
-  if (refusal) issues.push({ field: "url", message: refusal });
-  input.events.forEach((pattern, i) => {
-    if (!isKnownPattern(pattern, Object.keys(BUILTIN_EVENT_TYPES))) {
-      issues.push({ field: `events.${i}`, message: `unknown event type '${pattern}'` });
-    }
-  });
-  if (issues.length) {
-    throw new ApiError("validation_failed", `Invalid request: ${issues.map((d) => `${d.field} ${d.message}`).join("; ")}`, issues);
-  }
-}
-
-/** Loads one of the caller's webhooks; another account's id is a 404, never a 403. */
-async function ownWebhook(c: Context<AppEnv>, id: string) {
-  const row = await c.var.db
-    .select()
-    .from(webhooks)
-    .where(and(eq(webhooks.id, id), eq(webhooks.accountId, c.var.principal.accountId)))
-    .get();
-  if (!row) throw notFound("Webhook");
-  return row;
-}
+export const WebhookId = idParam("wh", "wh_01HV6Z8K2M3N4P5Q6R7S8T9V0W");
 
 const createWebhook = createRoute({
   method: "post",
   path: "/",
   summary: "Create a webhook (webhooks.create); the answer carries its signing secret",
-  request: { body: { required: true, ...json(CreateWebhookSchema) } },
-  responses: { 201: { description: "Created", ...json(CreatedWebhookSchema) }, ...errorResponses(400, 401, 415, 422) },
+  request: { body: { required: true, ...jsonContent(CreateWebhookSchema) } },
+  responses: { 201: { description: "Created", ...jsonContent(CreatedWebhookSchema) }, ...errorResponses(400, 401, 415, 422) },
 });
 
 const listWebhooks = createRoute({
   method: "get",
   path: "/",
-  summary: "List webhooks (webhooks.list)",
+  summary: "List webhooks (webhooks.list), oldest first",
   request: { query: PageQuery },
   responses: {
-    200: { description: "A page of webhooks", ...json(z.object({ data: z.array(WebhookSchema), next_cursor: z.string().nullable() })) },
+    200: { description: "A page of webhooks", ...jsonContent(z.object({ data: z.array(WebhookSchema), next_cursor: z.string().nullable() })) },
     ...errorResponses(401, 422),
   },
 });
@@ -72,40 +40,72 @@ const getWebhook = createRoute({
   path: "/{id}",
   summary: "Get a webhook",
   request: { params: WebhookId },
-  responses: { 200: { description: "The webhook", ...json(WebhookSchema) }, ...errorResponses(401, 404, 422) },
+  responses: { 200: { description: "The webhook", ...jsonContent(WebhookSchema) }, ...errorResponses(401, 404, 422) },
 });
 
-const listDeliveries = createRoute({
-  method: "get",
-  path: "/{id}/deliveries",
-  summary: "Delivery history of a webhook (webhooks.deliveries), oldest first",
-  request: { params: WebhookId, query: PageQuery },
+const updateWebhook = createRoute({
+  method: "patch",
+  path: "/{id}",
+  summary: "Change any field of a webhook; takes effect from the next attempt",
+  request: { params: WebhookId, body: { required: true, ...jsonContent(UpdateWebhookSchema) } },
+  responses: { 200: { description: "The changed webhook", ...jsonContent(WebhookSchema) }, ...errorResponses(400, 401, 404, 415, 422) },
+});
+
+const deleteWebhook = createRoute({
+  method: "delete",
+  path: "/{id}",
+  summary: "Delete a webhook (webhooks.delete); deliveries still waiting are cancelled and recorded as such",
+  request: { params: WebhookId },
   responses: {
-    200: { description: "A page of deliveries", ...json(z.object({ data: z.array(DeliverySchema), next_cursor: z.string().nullable() })) },
+    200: { description: "Deleted", ...jsonContent(z.object({ id: z.string(), deleted: z.literal(true), cancelled_deliveries: z.number() })) },
     ...errorResponses(401, 404, 422),
   },
 });
+
+const statusChange = (action: "disable" | "enable") =>
+  createRoute({
+    method: "post",
+    path: `/{id}/${action}`,
+    summary:
+      action === "disable"
+        ? "Disable a webhook (webhooks.disable): it gets no new events and sends nothing; what it holds waits"
+        : "Enable a webhook: it gets new events again and sends what it held",
+    request: {
+      params: WebhookId,
+      body: {
+        required: false,
+        ...jsonContent(z.strictObject({ reason: z.string().max(500).optional() }).openapi({ example: { reason: "maintenance window" } })),
+      },
+    },
+    responses: { 200: { description: "The webhook", ...jsonContent(WebhookSchema) }, ...errorResponses(401, 404, 422) },
+  });
 
 export const webhooksRouter = createRouter();
 webhooksRouter.use("*", apiKeyAuth());
 
 webhooksRouter.openapi(createWebhook, async (c) => {
   const input = c.req.valid("json");
-  checkWebhookRules(c.env, input);
+  const shape = {
+    url: input.url,
+    events: input.events,
+    filters: input.filters ?? null,
+    format: input.format,
+    templates: input.templates ?? null,
+    headers: input.headers ?? null,
+  };
+  await checkWebhookRules(c.env, c.var.db, c.var.principal.accountId, shape);
   const secret = input.secret ?? generateSecret();
   const now = Date.now();
   const row = {
+    ...shape,
     id: c.var.newId("wh"),
     accountId: c.var.principal.accountId,
     name: input.name,
-    url: input.url,
-    events: input.events,
     secret: await sealSecret(await importSecretKey(c.env.ENCRYPTION_KEY), secret),
-    filters: input.filters ?? null,
+    previousSecrets: null,
     retryConfig: input.retry_config ?? null,
     ordering: input.ordering,
     timeoutMs: input.timeout_ms,
-    format: input.format,
     status: "active" as const,
     disabledReason: null,
     description: input.description ?? null,
@@ -132,11 +132,51 @@ webhooksRouter.openapi(listWebhooks, async (c) => {
 
 webhooksRouter.openapi(getWebhook, async (c) => c.json(webhookToWire(await ownWebhook(c, c.req.valid("param").id)), 200));
 
-webhooksRouter.openapi(listDeliveries, async (c) => {
-  const webhook = await ownWebhook(c, c.req.valid("param").id);
-  const { limit, cursor } = c.req.valid("query");
-  const rows = await latestAttempts(c.var.db, webhook.id, limit + 1, cursor);
-  const more = rows.length > limit;
-  const data = rows.slice(0, limit).map(deliveryToWire);
-  return c.json({ data, next_cursor: more ? data[data.length - 1]!.id : null }, 200);
+webhooksRouter.openapi(updateWebhook, async (c) => {
+  const current = await ownWebhook(c, c.req.valid("param").id);
+  const input = c.req.valid("json");
+  const pick = <K extends keyof typeof input, T>(key: K, fallback: T) => (input[key] === undefined ? fallback : input[key]);
+  const next = {
+    name: pick("name", current.name)!,
+    url: pick("url", current.url)!,
+    events: pick("events", current.events)!,
+    filters: pick("filters", current.filters),
+    retryConfig: pick("retry_config", current.retryConfig),
+    ordering: pick("ordering", current.ordering)!,
+    timeoutMs: pick("timeout_ms", current.timeoutMs)!,
+    format: pick("format", current.format)!,
+    templates: pick("templates", current.templates),
+    headers: pick("headers", current.headers),
+    description: pick("description", current.description),
+    metadata: pick("metadata", current.metadata),
+    updatedAt: Date.now(),
+  };
+  await checkWebhookRules(c.env, c.var.db, current.accountId, next);
+  await c.var.db.update(webhooks).set(next).where(eq(webhooks.id, current.id));
+  return c.json(webhookToWire({ ...current, ...next }), 200);
+});
+
+webhooksRouter.openapi(deleteWebhook, async (c) => {
+  const current = await ownWebhook(c, c.req.valid("param").id);
+  // Cancel first: the object records each cancellation, which needs the webhook row.
+  const cancelled = await endpointObject(c.env, current.id).cancelAll("webhook deleted");
+  await c.var.db.delete(webhooks).where(eq(webhooks.id, current.id));
+  return c.json({ id: current.id, deleted: true as const, cancelled_deliveries: cancelled }, 200);
+});
+
+webhooksRouter.openapi(statusChange("disable"), async (c) => {
+  const current = await ownWebhook(c, c.req.valid("param").id);
+  const body = (await c.req.json().catch(() => ({}))) as { reason?: string };
+  const next = { status: "disabled" as const, disabledReason: body.reason ?? "disabled by API", updatedAt: Date.now() };
+  await c.var.db.update(webhooks).set(next).where(eq(webhooks.id, current.id));
+  return c.json(webhookToWire({ ...current, ...next }), 200);
+});
+
+webhooksRouter.openapi(statusChange("enable"), async (c) => {
+  const current = await ownWebhook(c, c.req.valid("param").id);
+  const next = { status: "active" as const, disabledReason: null, updatedAt: Date.now() };
+  await c.var.db.update(webhooks).set(next).where(eq(webhooks.id, current.id));
+  // Resume what the object held while the webhook was disabled.
+  await endpointObject(c.env, current.id).resume();
+  return c.json(webhookToWire({ ...current, ...next }), 200);
 });

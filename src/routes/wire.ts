@@ -21,6 +21,8 @@ export function webhookToWire(w: InferSelectModel<typeof webhooks>) {
     ordering: w.ordering,
     timeout_ms: w.timeoutMs,
     format: w.format,
+    templates: w.templates ?? null,
+    headers: w.headers ?? null,
     status: w.status,
     disabled_reason: w.disabledReason,
     description: w.description,

@@ -44,7 +44,7 @@ export const DeliverySchema = z
     event_id: z.string(),
     webhook_id: z.string(),
     event_type: z.string(),
-    status: z.enum(["pending", "succeeded", "failed"]),
+    status: z.enum(["pending", "succeeded", "failed", "cancelled"]),
     success: z.boolean(),
     attempts: z.number(),
     response_code: z.number().nullable(),

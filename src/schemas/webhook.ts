@@ -1,5 +1,6 @@
 /** Request and response schemas of webhooks (endpoints). */
 import { z } from "@hono/zod-openapi";
+import { OUTPUT_FORMATS } from "../delivery/formats";
 import { JsonObject } from "./common";
 
 const DAY_MS = 86_400_000;
@@ -25,32 +26,53 @@ export const RetryConfigSchema = z
   })
   .openapi("RetryConfig", { example: { max_retries: 5, backoff: "exponential", initial_delay_ms: 1000 } });
 
-export const FiltersSchema = z
-  .strictObject({
-    projects: z.array(z.string().min(1).max(200)).min(1).max(100).optional(),
-    severity: z.array(z.string().min(1).max(50)).min(1).max(20).optional(),
-  })
-  .openapi("Filters", { example: { projects: ["patient-triage", "symptom-checker"], severity: ["high", "critical"] } });
+/** Seed attribute lists and payload path comparisons; checked in detail by dispatch/payload-filter.ts. */
+export const FiltersSchema = z.record(z.string(), z.unknown()).openapi("Filters", {
+  example: {
+    projects: ["patient-triage", "symptom-checker"],
+    severity: ["high", "critical"],
+    "data.summary.triage_accuracy": { $lt: 0.8 },
+  },
+});
+
+/** Extra outbound headers; names and values are checked by lib/webhook-rules.ts. */
+export const HeadersSchema = z.record(z.string(), z.string()).openapi("OutboundHeaders", { example: { "X-Team": "ml-platform" } });
+
+const webhookFields = {
+  name: z.string().trim().min(1).max(200),
+  url: z.string().min(1).max(2048),
+  events: z.array(z.string().min(1).max(100)).min(1).max(100),
+  filters: FiltersSchema.nullable(),
+  retry_config: RetryConfigSchema.nullable(),
+  // Parallel delivery arrives with the delivery-robustness work; until then FIFO is the only mode.
+  ordering: z.enum(["fifo"]),
+  timeout_ms: z.number().int().min(1000).max(30_000),
+  format: z.enum(OUTPUT_FORMATS),
+  templates: z.record(z.string(), z.unknown()).nullable(),
+  headers: HeadersSchema.nullable(),
+  description: z.string().max(1000).nullable(),
+  metadata: JsonObject.nullable(),
+};
+
+const secretField = z
+  .string()
+  .min(16)
+  .max(256)
+  .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
 
 export const CreateWebhookSchema = z
   .strictObject({
-    name: z.string().trim().min(1).max(200),
-    url: z.string().min(1).max(2048),
-    events: z.array(z.string().min(1).max(100)).min(1).max(100),
-    secret: z
-      .string()
-      .min(16)
-      .max(256)
-      .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces")
-      .optional(),
-    filters: FiltersSchema.optional(),
-    retry_config: RetryConfigSchema.optional(),
-    // Parallel delivery arrives with the delivery-robustness work; until then FIFO is the only mode.
-    ordering: z.enum(["fifo"]).default("fifo"),
-    timeout_ms: z.number().int().min(1000).max(30_000).default(10_000),
-    format: z.enum(["json"]).default("json"),
-    description: z.string().max(1000).optional(),
-    metadata: JsonObject.optional(),
+    ...webhookFields,
+    secret: secretField.optional(),
+    filters: webhookFields.filters.optional(),
+    retry_config: webhookFields.retry_config.optional(),
+    ordering: webhookFields.ordering.default("fifo"),
+    timeout_ms: webhookFields.timeout_ms.default(10_000),
+    format: webhookFields.format.default("json"),
+    templates: webhookFields.templates.optional(),
+    headers: webhookFields.headers.optional(),
+    description: webhookFields.description.optional(),
+    metadata: webhookFields.metadata.optional(),
   })
   .openapi("CreateWebhook", {
     example: {
@@ -63,6 +85,14 @@ export const CreateWebhookSchema = z
     },
   });
 
+/** PATCH: any field; `null` clears an optional one. */
+export const UpdateWebhookSchema = z
+  .strictObject(Object.fromEntries(Object.entries(webhookFields).map(([k, v]) => [k, v.optional()])) as {
+    [K in keyof typeof webhookFields]: z.ZodOptional<(typeof webhookFields)[K]>;
+  })
+  .openapi("UpdateWebhook", { example: { url: "https://your-api.example.com/webhooks/rubric-v2", events: ["evaluation.*"] } });
+
+export type UpdateWebhookInput = z.infer<typeof UpdateWebhookSchema>;
 export type CreateWebhookInput = z.infer<typeof CreateWebhookSchema>;
 
 export const WebhookSchema = z
@@ -76,6 +106,8 @@ export const WebhookSchema = z
     ordering: z.string(),
     timeout_ms: z.number(),
     format: z.string(),
+    templates: z.record(z.string(), z.unknown()).nullable(),
+    headers: z.record(z.string(), z.string()).nullable(),
     status: z.enum(["active", "disabled"]),
     disabled_reason: z.string().nullable(),
     description: z.string().nullable(),

@@ -1,0 +1,142 @@
+/**
+ * Accepting events: validation (type known, data matching the type's schema),
+ * idempotency keys, the outbox write and the queue announcement. Shared by
+ * single and batch ingest so both behave the same way.
+ */
+import { and, eq, inArray, lt } from "drizzle-orm";
+import type { Context } from "hono";
+import { chunk } from "../db/client";
+import { events, eventTypes } from "../db/schema";
+import { eventAttributes } from "../dispatch/match";
+import { eventMessage } from "../dispatch/messages";
+import type { FieldIssue } from "../lib/errors";
+import { BUILTIN_EVENT_TYPES, OPERATIONAL_EVENT_TYPES } from "../lib/event-types";
+import { validateAgainstSchema } from "../lib/json-schema";
+import { throwIfIssues } from "../lib/webhook-rules";
+import type { AppEnv } from "../types";
+
+/** An idempotency key returns the first event for this long. */
+export const IDEMPOTENCY_WINDOW_MS = 86_400_000;
+
+/** One event as a producer sends it. */
+export interface EventInput {
+  type: string;
+  data: Record<string, unknown>;
+  metadata?: Record<string, unknown>;
+  project_id?: string;
+  severity?: string;
+  idempotency_key?: string;
+}
+
+export type EventRow = typeof events.$inferSelect;
+
+/** Checks types and schemas of every item; throws one 422 for all of them (field prefix per item). */
+async function validate(c: Context<AppEnv>, items: EventInput[], prefix: (i: number) => string) {
+  const names = [...new Set(items.map((i) => i.type))].filter((t) => !(t in BUILTIN_EVENT_TYPES));
+  const custom = names.length
+    ? await c.var.db
+        .select({ name: eventTypes.name, schema: eventTypes.schema })
+        .from(eventTypes)
+        .where(and(eq(eventTypes.accountId, c.var.principal.accountId), inArray(eventTypes.name, names)))
+    : [];
+  const schemas = new Map(custom.map((t) => [t.name, t.schema]));
+  const issues: FieldIssue[] = [];
+  items.forEach((item, i) => {
+    const operational = OPERATIONAL_EVENT_TYPES.has(item.type);
+    if (operational || (!(item.type in BUILTIN_EVENT_TYPES) && !schemas.has(item.type))) {
+      issues.push({ field: `${prefix(i)}type`, message: operational ? `'${item.type}' is emitted by the service itself` : `unknown event type '${item.type}'` });
+      return;
+    }
+    const schema = schemas.get(item.type);
+    if (schema) issues.push(...validateAgainstSchema(schema, item.data).map((d) => ({ ...d, field: `${prefix(i)}${d.field}` })));
+  });
+  throwIfIssues(issues);
+}
+
+/** Events already accepted under these keys within the window, by key. */
+async function existingByKey(c: Context<AppEnv>, keys: string[]): Promise<Map<string, EventRow>> {
+  if (keys.length === 0) return new Map();
+  const rows = (
+    await Promise.all(
+      chunk(keys).map((part) =>
+        c.var.db
+          .select()
+          .from(events)
+          .where(and(eq(events.accountId, c.var.principal.accountId), inArray(events.idempotencyKey, part))),
+      ),
+    )
+  ).flat();
+  return new Map(rows.map((r) => [r.idempotencyKey!, r]));
+}
+
+/**
+ * Stores and announces events. Returns each item's event and whether it was
+ * new or a replay of an earlier one with the same idempotency key.
+ */
+export async function acceptEvents(c: Context<AppEnv>, items: EventInput[], prefix: (i: number) => string) {
+  await validate(c, items, prefix);
+  const db = c.var.db;
+  const accountId = c.var.principal.accountId;
+  const now = Date.now();
+  const keys = [...new Set(items.map((i) => i.idempotency_key).filter((k): k is string => !!k))];
+  const existing = await existingByKey(c, keys);
+  // A key older than the window is free again: release it from the old event.
+  const expired = [...existing.values()].filter((e) => e.createdAt < now - IDEMPOTENCY_WINDOW_MS);
+  for (const part of chunk(expired.map((e) => e.id))) {
+    await db.update(events).set({ idempotencyKey: null }).where(and(eq(events.accountId, accountId), inArray(events.id, part), lt(events.createdAt, now - IDEMPOTENCY_WINDOW_MS)));
+  }
+  for (const e of expired) existing.delete(e.idempotencyKey!);
+
+  const results: Array<{ event: EventRow; duplicate: boolean }> = [];
+  const fresh: EventRow[] = [];
+  const claimed = new Map<string, EventRow>();
+  for (const item of items) {
+    const key = item.idempotency_key ?? null;
+    const prior = key ? (existing.get(key) ?? claimed.get(key)) : undefined;
+    if (prior) {
+      results.push({ event: prior, duplicate: true });
+      continue;
+    }
+    const { projectId, severity } = eventAttributes(item);
+    const row: EventRow = {
+      id: c.var.newId("evt"),
+      accountId,
+      type: item.type,
+      createdAt: now,
+      data: JSON.stringify(item.data),
+      metadata: JSON.stringify(item.metadata ?? {}),
+      projectId,
+      severity,
+      status: "pending",
+      idempotencyKey: key,
+    };
+    if (key) claimed.set(key, row);
+    fresh.push(row);
+    results.push({ event: row, duplicate: false });
+  }
+  if (fresh.length === 0) return results;
+
+  // One atomic batch; a key taken meanwhile by a concurrent request makes its insert a no-op.
+  const inserts = fresh.map((row) => db.insert(events).values(row).onConflictDoNothing().returning({ id: events.id }));
+  const inserted = await db.batch(inserts as [(typeof inserts)[number], ...typeof inserts]);
+  const lost = fresh.filter((row, i) => inserted[i]!.length === 0);
+  if (lost.length) {
+    const winners = await existingByKey(c, lost.map((r) => r.idempotencyKey!));
+    for (const r of results) {
+      const winner = r.event.idempotencyKey ? winners.get(r.event.idempotencyKey) : undefined;
+      if (winner && lost.includes(r.event)) Object.assign(r, { event: winner, duplicate: true });
+    }
+  }
+  const stored = fresh.filter((row) => !lost.includes(row));
+  c.var.meter.add("events_accepted", stored.length);
+  try {
+    for (const part of chunk(stored, 100)) {
+      await c.env.EVENTS_QUEUE.sendBatch(part.map((e) => ({ body: eventMessage(accountId, e.id), contentType: "json" as const })));
+      c.var.meter.add("queue_operations", part.length);
+    }
+  } catch (err) {
+    // The outbox sweeper re-enqueues events left pending, so a failed send delays but never loses.
+    console.warn("queue send failed; the sweeper will retry", err);
+  }
+  return results;
+}
