@@ -9,7 +9,12 @@ import { createRouter } from "./lib/router";
 import { requestContext } from "./middleware/request-context";
 import { accountsRouter } from "./routes/accounts";
 import { deliveriesRouter } from "./routes/deliveries";
+import { docsRouter } from "./routes/docs";
+import { eventTypesRouter } from "./routes/event-types";
 import { eventsRouter } from "./routes/events";
+import { webhookDeliveriesRouter } from "./routes/webhook-deliveries";
+import { templatesRouter } from "./routes/templates";
+import { webhookToolsRouter } from "./routes/webhook-tools";
 import { metricsRouter, prometheusRouter } from "./routes/metrics";
 import { probeRouter } from "./routes/probe";
 import { webhooksRouter } from "./routes/webhooks";
@@ -40,11 +45,17 @@ export function createApp() {
   app.get("/health", (c) => c.json({ ok: true }));
   app.route("/v1/accounts", accountsRouter);
   app.route("/v1/webhooks", webhooksRouter);
+  app.route("/v1/webhooks", webhookDeliveriesRouter);
+  app.route("/v1/webhooks", webhookToolsRouter);
+  app.route("/v1/event_types", eventTypesRouter);
+  app.route("/v1/templates", templatesRouter);
   app.route("/v1/events", eventsRouter);
   app.route("/v1/deliveries", deliveriesRouter);
   app.route("/v1/metrics", metricsRouter);
   app.route("/v1/admin/probe", probeRouter);
   app.route("/metrics", prometheusRouter);
+  // Last: /openapi.json and /docs describe every route mounted above.
+  app.route("/", docsRouter(app));
 
   app.notFound((c) => respondError(c, new ApiError("not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
   app.onError((err, c) => {

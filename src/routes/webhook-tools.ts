@@ -7,7 +7,6 @@ import { eq } from "drizzle-orm";
 import { recordAttempt } from "../db/delivery-queries";
 import { events, webhooks } from "../db/schema";
 import { isoSeconds } from "../delivery/envelope";
-import { previewBody } from "../delivery/formats";
 import { generateSecret } from "../delivery/sign";
 import { deliverOnce } from "../dispatch/deliver";
 import { eventAttributes, patternMatches } from "../dispatch/match";
@@ -20,6 +19,7 @@ import { knownEventTypes, throwIfIssues } from "../lib/webhook-rules";
 import { apiKeyAuth } from "../middleware/auth";
 import { errorResponses, JsonObject } from "../schemas/common";
 import { jsonContent, ownWebhook } from "./lookups";
+import { PreviewSchema, renderPreview } from "./templates";
 import { WebhookId } from "./webhooks";
 import type { Context } from "hono";
 import type { AppEnv } from "../types";
@@ -143,7 +143,7 @@ const preview = createRoute({
   responses: {
     200: {
       description: "The body",
-      ...jsonContent(z.object({ format: z.string(), body: z.unknown(), source: z.string(), template_key: z.string().nullable() })),
+      ...jsonContent(PreviewSchema),
     },
     ...errorResponses(400, 401, 404, 415, 422),
   },
@@ -239,7 +239,6 @@ webhookToolsRouter.openapi(preview, async (c) => {
   const webhook = await ownWebhook(c, c.req.valid("param").id);
   const { event_type: type, payload } = c.req.valid("json");
   const envelope = { id: "evt_preview", type, created_at: isoSeconds(Date.now()), data: payload, metadata: {} };
-  const result = await previewBody(webhook.format, webhook.templates ?? undefined, envelope);
-  return c.json({ format: webhook.format, ...result }, 200);
+  return c.json(await renderPreview(webhook.format, webhook.templates ?? undefined, envelope), 200);
 });
 
