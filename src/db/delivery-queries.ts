@@ -3,7 +3,7 @@
  * sequence of its attempts, keyed (webhook, delivery, attempt), and its state
  * is the latest attempt's `status`.
  */
-import { and, asc, desc, eq, gt, gte, lt, sql } from "drizzle-orm";
+import { and, asc, eq, gt, gte, inArray, lt, sql } from "drizzle-orm";
 import type { AttemptResult } from "../dispatch/attempt";
 import { idFloor, parseDeliveryId } from "../lib/ids";
 import type { Db } from "./client";
@@ -11,42 +11,84 @@ import { deliveryAttempts, events, webhooks } from "./schema";
 
 export type AttemptRow = typeof deliveryAttempts.$inferSelect;
 
-/** Everything one attempt needs (webhook, event, the latest attempt so far), read concurrently. */
+/** The webhook fields a delivery attempt needs. */
+export async function loadWebhookForDispatch(db: Db, webhookId: string) {
+  return (
+    (await db
+      .select({
+        id: webhooks.id,
+        accountId: webhooks.accountId,
+        url: webhooks.url,
+        secret: webhooks.secret,
+        status: webhooks.status,
+        retryConfig: webhooks.retryConfig,
+        timeoutMs: webhooks.timeoutMs,
+        format: webhooks.format,
+        templates: webhooks.templates,
+        headers: webhooks.headers,
+        previousSecrets: webhooks.previousSecrets,
+      })
+      .from(webhooks)
+      .where(eq(webhooks.id, webhookId))
+      .get()) ?? null
+  );
+}
+
+export type WebhookForDispatch = NonNullable<Awaited<ReturnType<typeof loadWebhookForDispatch>>>;
+
+/** The event fields a delivery attempt needs (what the queue consumer can also hand over directly). */
+export interface EventSnapshot {
+  id: string;
+  type: string;
+  createdAt: number;
+  data: string;
+  metadata: string;
+}
+
+/** One event, by its key. */
+export async function loadEventForDispatch(db: Db, accountId: string, eventId: string): Promise<EventSnapshot | null> {
+  return (
+    (await db
+      .select({ id: events.id, type: events.type, createdAt: events.createdAt, data: events.data, metadata: events.metadata })
+      .from(events)
+      .where(and(eq(events.accountId, accountId), eq(events.id, eventId)))
+      .get()) ?? null
+  );
+}
+
+/** The latest attempt of a delivery: its number and the state it left. */
+export interface LatestAttempt {
+  attempt: number;
+  status: AttemptRow["status"];
+}
+
+/** The latest attempt of each of a webhook's deliveries in `ids` (absent: never attempted), in one query per 90 ids. */
+export async function latestAttemptsOf(db: Db, webhookId: string, ids: string[]): Promise<Map<string, LatestAttempt>> {
+  const a = deliveryAttempts;
+  const out = new Map<string, LatestAttempt>();
+  for (let i = 0; i < ids.length; i += 90) {
+    const rows = await db
+      .select({ deliveryId: a.deliveryId, attempt: a.attempt, status: a.status })
+      .from(a)
+      .where(and(eq(a.webhookId, webhookId), inArray(a.deliveryId, ids.slice(i, i + 90))))
+      .orderBy(asc(a.deliveryId), asc(a.attempt));
+    for (const r of rows) out.set(r.deliveryId, { attempt: r.attempt, status: r.status });
+  }
+  return out;
+}
+
+/** Everything one attempt needs: webhook, event and the latest attempt so far. */
 export async function loadAttemptContext(db: Db, deliveryId: string) {
   const ids = parseDeliveryId(deliveryId);
   if (!ids) return null;
-  // Not db.batch(): batched selects are mapped by column name, and this join has two `id` columns.
-  const [target, latest] = await Promise.all([
-    db
-      .select({
-        webhook: {
-          id: webhooks.id,
-          accountId: webhooks.accountId,
-          url: webhooks.url,
-          secret: webhooks.secret,
-          status: webhooks.status,
-          retryConfig: webhooks.retryConfig,
-          timeoutMs: webhooks.timeoutMs,
-          format: webhooks.format,
-          templates: webhooks.templates,
-          headers: webhooks.headers,
-          previousSecrets: webhooks.previousSecrets,
-        },
-        event: { id: events.id, type: events.type, createdAt: events.createdAt, data: events.data, metadata: events.metadata },
-      })
-      .from(webhooks)
-      .innerJoin(events, and(eq(events.accountId, webhooks.accountId), eq(events.id, ids.eventId)))
-      .where(eq(webhooks.id, ids.webhookId)),
-    db
-      .select({ attempt: deliveryAttempts.attempt, status: deliveryAttempts.status })
-      .from(deliveryAttempts)
-      .where(and(eq(deliveryAttempts.webhookId, ids.webhookId), eq(deliveryAttempts.deliveryId, deliveryId)))
-      .orderBy(desc(deliveryAttempts.attempt))
-      .limit(1),
+  const webhook = await loadWebhookForDispatch(db, ids.webhookId);
+  if (!webhook) return null;
+  const [event, latest] = await Promise.all([
+    loadEventForDispatch(db, webhook.accountId, ids.eventId),
+    latestAttemptsOf(db, webhook.id, [deliveryId]),
   ]);
-  const found = target[0];
-  if (!found) return null;
-  return { deliveryId, ...found, latest: latest[0] ?? null };
+  if (!event) return null;
+  return { deliveryId, webhook, event, latest: latest.get(deliveryId) ?? null };
 }
 
 export type AttemptContext = NonNullable<Awaited<ReturnType<typeof loadAttemptContext>>>;
@@ -64,8 +106,19 @@ export interface AttemptOutcome {
 
 /** Records one attempt: a single row, which is also the delivery's new state. */
 export async function recordAttempt(db: Db, o: AttemptOutcome): Promise<void> {
+  await recordAttempts(db, [o]);
+}
+
+/** Records several attempts in one round trip. */
+export async function recordAttempts(db: Db, outcomes: AttemptOutcome[]): Promise<void> {
+  if (outcomes.length === 0) return;
+  const inserts = outcomes.map((o) => attemptInsert(db, o));
+  await db.batch(inserts as [(typeof inserts)[number], ...typeof inserts]);
+}
+
+function attemptInsert(db: Db, o: AttemptOutcome) {
   const r = o.result;
-  await db
+  return db
     .insert(deliveryAttempts)
     .values({
       webhookId: o.context.webhook.id,

@@ -16,7 +16,18 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { createDb, type Db } from "../db/client";
-import { loadAttemptContext, recordAttempt } from "../db/delivery-queries";
+import {
+  type AttemptOutcome,
+  type EventSnapshot,
+  type LatestAttempt,
+  latestAttemptsOf,
+  loadAttemptContext,
+  loadEventForDispatch,
+  loadWebhookForDispatch,
+  recordAttempt,
+  recordAttempts,
+  type WebhookForDispatch,
+} from "../db/delivery-queries";
 import { idTime, newId, parseDeliveryId } from "../lib/ids";
 import { importSecretKey } from "../lib/secret-box";
 import { deliverOnce, failedBeforeSending } from "./deliver";
@@ -46,7 +57,16 @@ interface InlineJob {
   ids: string[];
   trigger: Trigger;
   stored: boolean;
+  /** Events the caller already had, by id: no D1 read to send them. */
+  events: Map<string, EventSnapshot>;
+  /** The latest attempt of each delivery, read once for the whole job. */
+  latest: Map<string, LatestAttempt> | null;
 }
+
+/** The webhook's configuration is re-read after this long even without `invalidate()`. */
+const WEBHOOK_CACHE_MS = 30_000;
+/** Inline attempt records are written together, at most this many per round trip. */
+const RECORD_BATCH = 50;
 
 export class EndpointDispatcher extends DurableObject<Env> {
   private readonly db: Db;
@@ -60,6 +80,10 @@ export class EndpointDispatcher extends DurableObject<Env> {
   /** This object's billable operations and outcomes, flushed to D1 every USAGE_FLUSH_SECONDS. */
   private readonly usage = new UsageMeter();
   private lastFlush = 0;
+  /** This webhook's configuration, kept between attempts; the API invalidates it on every change. */
+  private webhook: { value: WebhookForDispatch | null; at: number } | null = null;
+  /** Attempt records of the inline path, written in batches (a crash before the write means a resend: at least once). */
+  private records: AttemptOutcome[] = [];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -81,16 +105,23 @@ export class EndpointDispatcher extends DurableObject<Env> {
    * once each one was either attempted or stored durably, and within about
    * {@link INLINE_BUDGET_MS} even when the endpoint is slow.
    */
-  async enqueue(deliveryIds: string[], trigger: Trigger = "scheduled"): Promise<void> {
+  async enqueue(deliveryIds: string[], trigger: Trigger = "scheduled", events: EventSnapshot[] = []): Promise<void> {
     this.usage.add("do_requests");
     try {
-      await this.accept([...new Set(deliveryIds)].sort(), trigger);
+      await this.accept([...new Set(deliveryIds)].sort(), trigger, events);
     } finally {
       this.afterWork();
     }
   }
 
-  private async accept(all: string[], trigger: Trigger): Promise<void> {
+  /** Forgets the cached webhook configuration (the API calls this after every change). */
+  async invalidate(): Promise<void> {
+    this.usage.add("do_requests");
+    this.webhook = null;
+    this.afterWork();
+  }
+
+  private async accept(all: string[], trigger: Trigger, events: EventSnapshot[]): Promise<void> {
     // Already being sent inline: a second hand-over (or a second manual retry) changes nothing.
     const ids = all.filter((id) => !this.inline?.ids.includes(id));
     if (ids.length === 0) return;
@@ -100,7 +131,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
       await this.ensureAlarm(Date.now());
       return;
     }
-    const job: InlineJob = { ids, trigger, stored: false };
+    const job: InlineJob = { ids, trigger, stored: false, events: new Map(events.map((e) => [e.id, e])), latest: null };
     this.busy = true;
     this.inline = job;
     const run = this.runInline(job).finally(() => {
@@ -192,9 +223,17 @@ export class EndpointDispatcher extends DurableObject<Env> {
   /** Sends an inline job's deliveries in order; hands over to the stored queue on failure or when stored. */
   private async runInline(job: InlineJob): Promise<void> {
     try {
+      const webhookId = parseDeliveryId(job.ids[0]!)?.webhookId;
+      // One read tells which of these deliveries were already attempted (a repeated hand-over).
+      job.latest = webhookId ? await latestAttemptsOf(this.db, webhookId, job.ids) : new Map();
       while (job.ids.length > 0) {
         const id = job.ids[0]!;
-        const nextAt = await this.attempt(id, job.trigger);
+        const eventId = parseDeliveryId(id)?.eventId;
+        const nextAt = await this.attempt(id, job.trigger, {
+          event: eventId ? job.events.get(eventId) : undefined,
+          latest: job.latest.get(id) ?? null,
+          buffer: true,
+        });
         if (nextAt === "hold") {
           // The webhook is disabled: keep everything, in order, until it is enabled again.
           if (!job.stored) this.store(job.ids, job.trigger);
@@ -216,9 +255,11 @@ export class EndpointDispatcher extends DurableObject<Env> {
           break;
         }
       }
+      await this.flushRecords();
       if (job.stored || this.again) await this.drainAll();
     } catch (err) {
       console.error("endpoint dispatcher: inline send failed", err);
+      await this.flushRecords().catch((e) => console.error("endpoint dispatcher: records lost; deliveries may repeat", e));
       if (!job.stored) {
         job.stored = true;
         this.store(job.ids, job.trigger);
@@ -304,6 +345,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
   /** Sends what is held after the webhook is enabled again. */
   async resume(): Promise<void> {
     this.usage.add("do_requests");
+    this.webhook = null;
     if (this.queueLength() > 0) await this.ensureAlarm(Date.now());
     this.afterWork();
   }
@@ -314,6 +356,8 @@ export class EndpointDispatcher extends DurableObject<Env> {
    */
   async cancelAll(reason: string): Promise<number> {
     this.usage.add("do_requests");
+    this.webhook = null;
+    await this.flushRecords();
     const ids = this.exec<QueueRow>("SELECT delivery_id FROM queue ORDER BY delivery_id").map((r) => r.delivery_id);
     for (const id of ids) {
       const context = await loadAttemptContext(this.db, id);
@@ -341,13 +385,22 @@ export class EndpointDispatcher extends DurableObject<Env> {
    * again, `null` when the delivery is finished (or was already, or is gone),
    * or `"hold"` when the webhook is disabled.
    */
-  private async attempt(deliveryId: string, trigger: Trigger): Promise<number | null | "hold"> {
-    const context = await loadAttemptContext(this.db, deliveryId);
-    if (!context) return null; // webhook or event deleted
-    const finished = context.latest !== null && context.latest.status !== "retrying";
+  private async attempt(
+    deliveryId: string,
+    trigger: Trigger,
+    known: { event?: EventSnapshot; latest?: LatestAttempt | null; buffer?: boolean } = {},
+  ): Promise<number | null | "hold"> {
+    const ids = parseDeliveryId(deliveryId);
+    const webhook = ids ? await this.webhookConfig(ids.webhookId) : null;
+    if (!ids || !webhook) return null; // not a delivery id, or the webhook was deleted
+    const latest = known.latest !== undefined ? known.latest : ((await latestAttemptsOf(this.db, webhook.id, [deliveryId])).get(deliveryId) ?? null);
+    const finished = latest !== null && latest.status !== "retrying";
     // A scheduled hand-over of a finished delivery is a duplicate; a manual retry sends it again.
     if (finished && trigger !== "manual") return null;
-    if (context.webhook.status === "disabled") return "hold";
+    if (webhook.status === "disabled") return "hold";
+    const event = known.event ?? (await loadEventForDispatch(this.db, webhook.accountId, ids.eventId));
+    if (!event) return null; // deleted (retention)
+    const context = { deliveryId, webhook, event, latest };
     this.usage.account = context.webhook.accountId;
     const attempt = (context.latest?.attempt ?? 0) + 1;
     const result = await deliverOnce(this.env, await this.key(), context, attempt);
@@ -362,7 +415,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
       deliveries_failed: !result.ok && nextAttemptAt === null ? 1 : 0,
       ...latencyCounters(result.durationMs),
     });
-    await recordAttempt(this.db, {
+    const outcome: AttemptOutcome = {
       context,
       attemptId: newId("att"),
       attempt,
@@ -370,8 +423,33 @@ export class EndpointDispatcher extends DurableObject<Env> {
       result,
       status: result.ok ? "succeeded" : nextAttemptAt === null ? "failed" : "retrying",
       nextAttemptAt,
-    });
+    };
+    // A delivery that will be retried is recorded at once: its next attempt reads this record.
+    this.records.push(outcome);
+    if (!known.buffer || nextAttemptAt !== null || this.records.length >= RECORD_BATCH) await this.flushRecords();
     return nextAttemptAt;
+  }
+
+  /** Writes the buffered attempt records. */
+  private async flushRecords(): Promise<void> {
+    const batch = this.records;
+    this.records = [];
+    try {
+      await recordAttempts(this.db, batch);
+    } catch (err) {
+      // Keep them for the next flush rather than lose the history.
+      this.records = batch.concat(this.records);
+      throw err;
+    }
+  }
+
+  /** The webhook's configuration, from the cache while it is fresh. */
+  private async webhookConfig(id: string): Promise<WebhookForDispatch | null> {
+    const now = Date.now();
+    if (!this.webhook || now - this.webhook.at > WEBHOOK_CACHE_MS || this.webhook.value?.id !== id) {
+      this.webhook = { value: await loadWebhookForDispatch(this.db, id), at: now };
+    }
+    return this.webhook.value;
   }
 
   private key(): Promise<CryptoKey> {

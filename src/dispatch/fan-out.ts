@@ -6,6 +6,7 @@
  */
 import { and, eq, inArray } from "drizzle-orm";
 import { chunk, createDb, type Db } from "../db/client";
+import type { EventSnapshot } from "../db/delivery-queries";
 import { events, webhooks } from "../db/schema";
 import { deliveryId } from "../lib/ids";
 import { recordUsage } from "../metrics/flush";
@@ -62,8 +63,19 @@ export function eventMatchesWebhook(
   return !hasPayloadFilters(hook.filters) || payloadFiltersMatch(hook.filters, filterable());
 }
 
-/** webhook id → the delivery ids it gets from `batch`, in event order. */
-async function planDeliveries(db: Db, batch: EventRow[]): Promise<Map<string, { ids: string[]; events: Set<string> }>> {
+/** What one webhook gets from a batch: delivery ids in event order and the events themselves. */
+interface Handover {
+  ids: string[];
+  events: Set<string>;
+  snapshots: EventSnapshot[];
+  bytes: number;
+}
+
+/** Events travel with the hand-over (saving the object a D1 read each) up to this size per call. */
+const MAX_HANDOVER_BYTES = 512 * 1024;
+
+/** webhook id → what it gets from `batch`. */
+async function planDeliveries(db: Db, batch: EventRow[]): Promise<Map<string, Handover>> {
   const accountIds = [...new Set(batch.map((e) => e.accountId))];
   const hooks = (
     await Promise.all(
@@ -75,16 +87,21 @@ async function planDeliveries(db: Db, batch: EventRow[]): Promise<Map<string, { 
       ),
     )
   ).flat();
-  const plan = new Map<string, { ids: string[]; events: Set<string> }>();
+  const plan = new Map<string, Handover>();
   for (const event of batch) {
     const filterable = lazyFilterable(event);
     for (const hook of hooks) {
       // Only endpoints that existed when the event was accepted: a late re-run must not widen the audience.
       if (hook.accountId !== event.accountId || hook.createdAt > event.createdAt) continue;
       if (!eventMatchesWebhook(hook, event, filterable)) continue;
-      const entry = plan.get(hook.id) ?? { ids: [], events: new Set<string>() };
+      const entry = plan.get(hook.id) ?? { ids: [], events: new Set<string>(), snapshots: [], bytes: 0 };
       entry.ids.push(deliveryId(event.id, hook.id));
       entry.events.add(event.id);
+      const size = event.data.length + event.metadata.length;
+      if (entry.bytes + size <= MAX_HANDOVER_BYTES) {
+        entry.snapshots.push({ id: event.id, type: event.type, createdAt: event.createdAt, data: event.data, metadata: event.metadata });
+        entry.bytes += size;
+      }
       plan.set(hook.id, entry);
     }
   }
@@ -107,7 +124,7 @@ export async function fanOut(env: Env, refs: EventRef[], meter = new UsageMeter(
     [...plan].map(async ([webhookId, entry]) => {
       try {
         meter.add("do_requests");
-        await env.ENDPOINT.get(env.ENDPOINT.idFromName(webhookId)).enqueue(entry.ids);
+        await env.ENDPOINT.get(env.ENDPOINT.idFromName(webhookId)).enqueue(entry.ids, "scheduled", entry.snapshots);
       } catch (err) {
         console.error(`handing deliveries to ${webhookId} failed`, err);
         for (const id of entry.events) failed.add(id);

@@ -18,7 +18,7 @@ import { importSecretKey, sealSecret } from "../lib/secret-box";
 import { knownEventTypes, throwIfIssues } from "../lib/webhook-rules";
 import { apiKeyAuth } from "../middleware/auth";
 import { errorResponses, JsonObject } from "../schemas/common";
-import { jsonContent, ownWebhook } from "./lookups";
+import { endpointObject, jsonContent, ownWebhook } from "./lookups";
 import { PreviewSchema, renderPreview } from "./templates";
 import { WebhookId } from "./webhooks";
 import type { Context } from "hono";
@@ -218,6 +218,7 @@ webhookToolsRouter.openapi(rotateSecret, async (c) => {
     .update(webhooks)
     .set({ secret: await sealSecret(key, secret), previousSecrets, updatedAt: now })
     .where(eq(webhooks.id, webhook.id));
+  await endpointObject(c.env, webhook.id).invalidate();
   return c.json({ id: webhook.id, secret, previous_secret_expires_at: grace > 0 ? new Date(expiresAt).toISOString() : null }, 200);
 });
 

@@ -153,6 +153,8 @@ webhooksRouter.openapi(updateWebhook, async (c) => {
   };
   await checkWebhookRules(c.env, c.var.db, current.accountId, next);
   await c.var.db.update(webhooks).set(next).where(eq(webhooks.id, current.id));
+  // The endpoint's object caches the configuration: the change applies from its next attempt.
+  await endpointObject(c.env, current.id).invalidate();
   return c.json(webhookToWire({ ...current, ...next }), 200);
 });
 
@@ -169,6 +171,7 @@ webhooksRouter.openapi(statusChange("disable"), async (c) => {
   const body = (await c.req.json().catch(() => ({}))) as { reason?: string };
   const next = { status: "disabled" as const, disabledReason: body.reason ?? "disabled by API", updatedAt: Date.now() };
   await c.var.db.update(webhooks).set(next).where(eq(webhooks.id, current.id));
+  await endpointObject(c.env, current.id).invalidate();
   return c.json(webhookToWire({ ...current, ...next }), 200);
 });
 
