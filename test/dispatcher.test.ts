@@ -53,6 +53,30 @@ describe("EndpointDispatcher", () => {
     expect(d.json).toMatchObject({ status: "succeeded", attempts: 1 });
   });
 
+  it("lets concurrent hand-overs join the inline send: in order, and nothing written to storage", async () => {
+    const account = await newAccount();
+    const ep = receiverEndpoint("join");
+    await plan(ep.name, { delay_ms: 20 });
+    const hook = await newWebhook(account.key, { url: ep.url });
+    await env.DB.prepare("UPDATE webhooks SET created_at = 0 WHERE id = ?").bind(hook.id).run();
+    const now = Date.now();
+    const events = [];
+    for (let i = 0; i < 6; i++) events.push(await insertEvent(account.id, now + i, "dispatched"));
+    const stub = env.ENDPOINT.get(env.ENDPOINT.idFromName(hook.id));
+    const before = (await call("GET", "/v1/metrics", { key: account.key })).json.billable_operations.do_rows_written;
+    await Promise.all([
+      stub.enqueue(events.slice(0, 3).map((e) => deliveryId(e, hook.id))),
+      stub.enqueue(events.slice(3).map((e) => deliveryId(e, hook.id))),
+    ]);
+    const got = await waitForReceived(ep.name, 6);
+    expect(got.map((g) => g.headers["x-rubric-event-id"])).toEqual(events);
+    const after = await waitFor(async () => {
+      const m = (await call("GET", "/v1/metrics", { key: account.key })).json;
+      return m.deliveries_succeeded === 6 ? m : null;
+    });
+    expect(after.billable_operations.do_rows_written - before).toBe(0);
+  });
+
   it("ignores deliveries whose webhook or event does not exist", async () => {
     const stub = env.ENDPOINT.get(env.ENDPOINT.idFromName("wh_01M8HPNNR25R99JKFSE78JRF6B"));
     await stub.enqueue(["dlv_01M8HPNNRRWD3RKKR5FNPX3Y0X01M8HPNNR25R99JKFSE78JRF6B", "not-a-delivery-id"]);

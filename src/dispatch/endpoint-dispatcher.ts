@@ -61,6 +61,8 @@ interface InlineJob {
   events: Map<string, EventSnapshot>;
   /** The latest attempt of each delivery, read once for the whole job. */
   latest: Map<string, LatestAttempt> | null;
+  /** Settles when the job has finished (sent, stored or failed over to storage). */
+  done: Promise<void> | null;
 }
 
 /** The webhook's configuration is re-read after this long even without `invalidate()`. */
@@ -125,25 +127,47 @@ export class EndpointDispatcher extends DurableObject<Env> {
     // Already being sent inline: a second hand-over (or a second manual retry) changes nothing.
     const ids = all.filter((id) => !this.inline?.ids.includes(id));
     if (ids.length === 0) return;
+    const running = this.inline;
+    if (running && !running.stored && running.trigger === trigger && this.queueLength() === 0) {
+      // Join the inline job in progress instead of paying for storage: same order, same time budget.
+      const webhookId = parseDeliveryId(ids[0]!)?.webhookId;
+      const latest = webhookId ? await latestAttemptsOf(this.db, webhookId, ids) : new Map<string, LatestAttempt>();
+      if (!running.stored && this.inline === running) {
+        running.latest ??= new Map();
+        for (const [id, l] of latest) running.latest.set(id, l);
+        for (const e of events) running.events.set(e.id, e);
+        const [inFlight, ...rest] = running.ids;
+        running.ids = inFlight === undefined ? [...ids] : [inFlight, ...[...rest, ...ids].sort()];
+        await this.awaitInline(running);
+        return;
+      }
+    }
     if (this.busy || this.queueLength() > 0) {
       this.store(ids, trigger);
       this.again = true;
       await this.ensureAlarm(Date.now());
       return;
     }
-    const job: InlineJob = { ids, trigger, stored: false, events: new Map(events.map((e) => [e.id, e])), latest: null };
+    const job: InlineJob = { ids, trigger, stored: false, events: new Map(events.map((e) => [e.id, e])), latest: null, done: null };
     this.busy = true;
     this.inline = job;
-    const run = this.runInline(job).finally(() => {
+    job.done = this.runInline(job).finally(() => {
       this.busy = false;
       this.inline = null;
     });
+    await this.awaitInline(job);
+  }
+
+  /**
+   * Waits for an inline job to finish, but no longer than the budget: then what
+   * is left (the attempt in flight included) is stored, and the job goes on.
+   */
+  private async awaitInline(job: InlineJob): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const budget = new Promise<"budget">((resolve) => (timer = setTimeout(() => resolve("budget"), INLINE_BUDGET_MS)));
-    const first = await Promise.race([run.then(() => "done" as const), budget]);
+    const first = await Promise.race([job.done!.then(() => "done" as const), budget]);
     clearTimeout(timer);
     if (first === "budget" && !job.stored) {
-      // Out of time: store what is left (the attempt in flight included) and let the run go on without us.
       job.stored = true;
       this.store(job.ids, job.trigger);
       await this.ensureAlarm(Date.now() + LEASE_SLACK_MS);
@@ -225,7 +249,9 @@ export class EndpointDispatcher extends DurableObject<Env> {
     try {
       const webhookId = parseDeliveryId(job.ids[0]!)?.webhookId;
       // One read tells which of these deliveries were already attempted (a repeated hand-over).
-      job.latest = webhookId ? await latestAttemptsOf(this.db, webhookId, job.ids) : new Map();
+      const fetched = webhookId ? await latestAttemptsOf(this.db, webhookId, job.ids) : new Map<string, LatestAttempt>();
+      // Keep what callers that joined meanwhile already read for their ids.
+      job.latest = new Map([...fetched, ...(job.latest ?? [])]);
       while (job.ids.length > 0) {
         const id = job.ids[0]!;
         const eventId = parseDeliveryId(id)?.eventId;
