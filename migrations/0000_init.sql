@@ -8,6 +8,7 @@ CREATE TABLE `accounts` (
 CREATE TABLE `api_keys` (
 	`id` text PRIMARY KEY NOT NULL,
 	`account_id` text NOT NULL,
+	`name` text DEFAULT 'default' NOT NULL,
 	`key_hash` text NOT NULL,
 	`prefix` text NOT NULL,
 	`last4` text NOT NULL,

@@ -6,8 +6,10 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ApiError, type ErrorCode } from "./lib/errors";
 import { createRouter } from "./lib/router";
+import { RateLimitedError } from "./middleware/auth";
 import { requestContext } from "./middleware/request-context";
 import { accountsRouter } from "./routes/accounts";
+import { apiKeysRouter } from "./routes/api-keys";
 import { deliveriesRouter } from "./routes/deliveries";
 import { docsRouter } from "./routes/docs";
 import { eventTypesRouter } from "./routes/event-types";
@@ -34,6 +36,7 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
 function respondError(c: Context<AppEnv>, err: ApiError) {
   const requestId = c.get("requestId") ?? "unknown";
   c.header("X-Request-Id", requestId);
+  if (err instanceof RateLimitedError) c.header("Retry-After", String(err.retryAfterSeconds));
   return c.json(err.body(requestId), err.status);
 }
 
@@ -48,6 +51,7 @@ export function createApp() {
   app.route("/v1/webhooks", webhookDeliveriesRouter);
   app.route("/v1/webhooks", webhookToolsRouter);
   app.route("/v1/event_types", eventTypesRouter);
+  app.route("/v1/api_keys", apiKeysRouter);
   app.route("/v1/templates", templatesRouter);
   app.route("/v1/events", eventsRouter);
   app.route("/v1/deliveries", deliveriesRouter);

@@ -21,7 +21,7 @@ describe("accounts", () => {
   it("come with an API key that is stored only as its SHA-256", async () => {
     const res = await call("POST", "/v1/accounts", { headers: ADMIN, body: { name: "acme", mode: "test" } });
     expect(res.status).toBe(201);
-    expect(res.json).toMatchObject({ id: expect.stringMatching(/^acct_/), name: "acme", api_key: expect.stringMatching(/^rk_test_[A-Za-z0-9]{32}$/) });
+    expect(res.json).toMatchObject({ id: expect.stringMatching(/^acct_/), name: "acme", api_key: expect.stringMatching(/^rk_test_[A-Za-z0-9]{38}$/) });
     const live = await call("POST", "/v1/accounts", { headers: ADMIN, body: { name: "acme" } });
     expect(live.json.api_key).toMatch(/^rk_live_/);
     const rows = await env.DB.prepare("SELECT * FROM api_keys").all();

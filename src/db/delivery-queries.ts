@@ -7,7 +7,7 @@ import { and, asc, eq, gt, gte, inArray, lt, sql } from "drizzle-orm";
 import type { AttemptResult } from "../dispatch/attempt";
 import { idFloor, parseDeliveryId } from "../lib/ids";
 import type { Db } from "./client";
-import { deliveryAttempts, events, webhooks } from "./schema";
+import { accounts, deliveryAttempts, events, webhooks } from "./schema";
 
 export type AttemptRow = typeof deliveryAttempts.$inferSelect;
 
@@ -27,8 +27,10 @@ export async function loadWebhookForDispatch(db: Db, webhookId: string) {
         templates: webhooks.templates,
         headers: webhooks.headers,
         previousSecrets: webhooks.previousSecrets,
+        accountStatus: accounts.status,
       })
       .from(webhooks)
+      .innerJoin(accounts, eq(accounts.id, webhooks.accountId))
       .where(eq(webhooks.id, webhookId))
       .get()) ?? null
   );

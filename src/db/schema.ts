@@ -20,6 +20,7 @@ export const apiKeys = sqliteTable(
   {
     id: text("id").primaryKey(),
     accountId: text("account_id").notNull(),
+    name: text("name").notNull().default("default"),
     /** SHA-256 of the whole key, hex. The key itself is never stored. */
     keyHash: text("key_hash").notNull().unique(),
     prefix: text("prefix").notNull(),

@@ -423,7 +423,8 @@ export class EndpointDispatcher extends DurableObject<Env> {
     const finished = latest !== null && latest.status !== "retrying";
     // A scheduled hand-over of a finished delivery is a duplicate; a manual retry sends it again.
     if (finished && trigger !== "manual") return null;
-    if (webhook.status === "disabled") return "hold";
+    // A disabled webhook, or one of a disabled account, holds everything until enabled again.
+    if (webhook.status === "disabled" || webhook.accountStatus !== "active") return "hold";
     const event = known.event ?? (await loadEventForDispatch(this.db, webhook.accountId, ids.eventId));
     if (!event) return null; // deleted (retention)
     const context = { deliveryId, webhook, event, latest };

@@ -7,7 +7,7 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { chunk, createDb, type Db } from "../db/client";
 import type { EventSnapshot } from "../db/delivery-queries";
-import { events, webhooks } from "../db/schema";
+import { accounts, events, webhooks } from "../db/schema";
 import { deliveryId } from "../lib/ids";
 import { recordUsage } from "../metrics/flush";
 import { meterD1, UsageMeter } from "../metrics/usage-meter";
@@ -83,7 +83,8 @@ async function planDeliveries(db: Db, batch: EventRow[]): Promise<Map<string, Ha
         db
           .select({ id: webhooks.id, accountId: webhooks.accountId, events: webhooks.events, filters: webhooks.filters, createdAt: webhooks.createdAt })
           .from(webhooks)
-          .where(and(inArray(webhooks.accountId, ids), eq(webhooks.status, "active"))),
+          .innerJoin(accounts, eq(accounts.id, webhooks.accountId))
+          .where(and(inArray(webhooks.accountId, ids), eq(webhooks.status, "active"), eq(accounts.status, "active"))),
       ),
     )
   ).flat();

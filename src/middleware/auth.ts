@@ -6,7 +6,9 @@ import { and, eq, isNull } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import { accounts, apiKeys } from "../db/schema";
 import { sha256Hex, utf8 } from "../lib/encoding";
+import { isWellFormedKey } from "../lib/api-keys";
 import { ApiError } from "../lib/errors";
+import { allows, requiredScope } from "./scopes";
 import type { AppEnv } from "../types";
 
 function bearer(header: string | undefined): string | null {
@@ -21,12 +23,17 @@ export async function constantTimeEqual(a: string, b: string): Promise<boolean> 
   return crypto.subtle.timingSafeEqual(ha, hb) && a.length === b.length;
 }
 
-/** Requires a valid, unrevoked API key of an active account; sets `c.var.principal`. */
+/**
+ * Requires a valid, unrevoked API key of an active account with the scope the
+ * call needs (middleware/scopes.ts), within its rate limit; sets `c.var.principal`.
+ * Nothing is cached: a revoked key or a disabled account stops working on the next request.
+ */
 export const apiKeyAuth = () =>
   createMiddleware<AppEnv>(async (c, next) => {
     const key = bearer(c.req.header("Authorization"));
     if (!key) throw new ApiError("unauthorized", "Missing API key: send 'Authorization: Bearer <api key>'");
-    if (!/^rk_(live|test)_[A-Za-z0-9]{20,100}$/.test(key)) throw new ApiError("unauthorized", "Invalid API key");
+    // Shape and checksum first: a malformed key costs no database lookup.
+    if (!isWellFormedKey(key)) throw new ApiError("unauthorized", "Invalid API key");
     const row = await c.var.db
       .select({ keyId: apiKeys.id, accountId: apiKeys.accountId, scopes: apiKeys.scopes, status: accounts.status })
       .from(apiKeys)
@@ -34,9 +41,33 @@ export const apiKeyAuth = () =>
       .where(and(eq(apiKeys.keyHash, await sha256Hex(key)), isNull(apiKeys.revokedAt)))
       .get();
     if (!row || row.status !== "active") throw new ApiError("unauthorized", "Invalid API key");
+    const needed = requiredScope(c.req.method, new URL(c.req.url).pathname);
+    if (!allows(row.scopes, needed)) throw new ApiError("forbidden", `This API key lacks the '${needed}' scope`);
     c.set("principal", { accountId: row.accountId, keyId: row.keyId, scopes: row.scopes });
+    await enforceRateLimit(c.env, row.keyId);
     await next();
   });
+
+/**
+ * Per-key request rate limit, with Cloudflare's rate-limiting binding (which
+ * also runs under `wrangler dev`); without the binding, no limit is applied.
+ */
+async function enforceRateLimit(env: Env, keyId: string): Promise<void> {
+  const limiter = (env as { API_RATE_LIMITER?: RateLimit }).API_RATE_LIMITER;
+  if (!limiter) return;
+  const { success } = await limiter.limit({ key: keyId });
+  if (!success) throw new RateLimitedError(RATE_LIMIT_PERIOD_SECONDS);
+}
+
+/** The limiter's window (wrangler.toml `[[ratelimits]]` period), sent as Retry-After. */
+export const RATE_LIMIT_PERIOD_SECONDS = 10;
+
+/** A 429 that tells the client when to come back. */
+export class RateLimitedError extends ApiError {
+  constructor(readonly retryAfterSeconds: number) {
+    super("rate_limited", `Too many requests for this API key; retry after ${retryAfterSeconds} s`);
+  }
+}
 
 /** Requires the operator token (the Worker secret ADMIN_TOKEN). */
 export const adminAuth = () =>

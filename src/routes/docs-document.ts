@@ -60,7 +60,6 @@ const PLAIN_ROUTES: Record<string, Record<string, unknown>> = {
  * `.openapi({ example })` always wins; these only fill gaps (listed in the report to the route owners).
  */
 const FALLBACK_BODY_EXAMPLES: Record<string, unknown> = {
-  "POST /v1/accounts": { name: "Acme Health", mode: "test" },
   "POST /v1/admin/probe/fetch": { url: "https://receiver.example.com/hooks/probe", count: 1000, concurrency: 8 },
 };
 
@@ -173,7 +172,11 @@ export function buildOpenAPIDocument(app: DocumentedApp): OpenAPIDoc {
       }
       const json = op.requestBody?.content?.["application/json"];
       const fallback = FALLBACK_BODY_EXAMPLES[`${method.toUpperCase()} ${path}`];
-      if (json && fallback !== undefined && mediaExample(json, doc) === undefined) json.example = fallback;
+      // Lift the schema's example onto the media type too, where clients (and the docs page) look first.
+      if (json) {
+        const example = mediaExample(json, doc) ?? fallback;
+        if (example !== undefined) json.example = example;
+      }
     }
   }
   doc.tags = [...(doc.tags ?? []), ...tags.filter((t) => !doc.tags?.some((d) => d.name === t)).map((name) => ({ name, ...(TAG_DESCRIPTIONS[name] ? { description: TAG_DESCRIPTIONS[name] } : {}) }))];

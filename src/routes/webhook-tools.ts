@@ -178,7 +178,8 @@ webhookToolsRouter.openapi(testWebhook, async (c) => {
     idempotencyKey: null,
   };
   await c.var.db.insert(events).values(event);
-  const context = { deliveryId: deliveryId(event.id, webhook.id), webhook, event, latest: null };
+  // Only an active account gets here (its key worked), so the webhook is sendable whatever its own status.
+  const context = { deliveryId: deliveryId(event.id, webhook.id), webhook: { ...webhook, accountStatus: "active" as const }, event, latest: null };
   const result = await deliverOnce(c.env, await importSecretKey(c.env.ENCRYPTION_KEY), context, 1);
   await recordAttempt(c.var.db, {
     context,
