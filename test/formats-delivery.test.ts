@@ -1,33 +1,10 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { SEED_DATA, SEED_SLACK_BODY, SEED_SLACK_TEMPLATES } from "./support/seed.mjs";
 import { call, newAccount, newWebhook, receiverEndpoint, waitForReceived } from "./support/helpers";
 
-const SEED_TEMPLATES = {
-  "evaluation.completed": {
-    text: "Evaluation completed: {{data.name}}",
-    blocks: [
-      {
-        type: "section",
-        text: {
-          type: "mrkdwn",
-          text: "*{{data.name}}* completed\nAccuracy: {{data.summary.triage_accuracy | percent}}\nSafety: {{data.summary.safety_score | percent}}",
-        },
-      },
-    ],
-  },
-};
-const SEED_DATA = {
-  evaluation_id: "eval_xyz789",
-  project_id: "patient-triage",
-  name: "Daily Evaluation - March 15",
-  status: "completed",
-  summary: { total_samples: 500, triage_accuracy: 0.87, safety_score: 0.95, samples_for_review: 23 },
-  completed_at: "2024-03-15T10:30:00Z",
-};
-const EXPECTED_SLACK = {
-  text: "Evaluation completed: Daily Evaluation - March 15",
-  blocks: [{ type: "section", text: { type: "mrkdwn", text: "*Daily Evaluation - March 15* completed\nAccuracy: 87.0%\nSafety: 95.0%" } }],
-};
+const SEED_TEMPLATES = SEED_SLACK_TEMPLATES;
+const EXPECTED_SLACK = SEED_SLACK_BODY;
 
 describe("Slack format, as the seed configures it", () => {
   it("delivers the rendered Slack body, signed over exactly those bytes", async () => {

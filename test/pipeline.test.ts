@@ -1,17 +1,10 @@
 import { createHmac } from "node:crypto";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
+import { SEED_DATA, SEED_METADATA } from "./support/seed.mjs";
 import { call, newAccount, newWebhook, plan, receiverEndpoint, sendEvent, waitFor, waitForReceived } from "./support/helpers";
 
-const SEED_PAYLOAD = {
-  evaluation_id: "eval_xyz789",
-  project_id: "patient-triage",
-  name: "Daily Evaluation - March 15",
-  status: "completed",
-  summary: { total_samples: 500, triage_accuracy: 0.87, safety_score: 0.95, samples_for_review: 23 },
-  completed_at: "2024-03-15T10:30:00Z",
-};
-const SEED_METADATA = { model_version: "triage-v2.4", dataset: "ds_daily_march15" };
+const SEED_PAYLOAD = SEED_DATA;
 
 /** verify_webhook.py from the seed, line for line, in node:crypto. */
 function seedVerify(secret: string, headers: Record<string, string>, payload: string) {

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { startReceiver } from "../support/receiver.mjs";
+import { SEED_DATA, SEED_METADATA, SEED_SLACK_BODY, SEED_SLACK_TEMPLATES } from "../support/seed.mjs";
 import { plan, removeDir, seedVerify, sleep, startService, waitFor } from "./support/service.mjs";
 
 let receiver;
@@ -19,15 +20,6 @@ after(async () => {
   await receiver?.close();
   removeDir(service?.stateDir);
 });
-
-const SEED_DATA = {
-  evaluation_id: "eval_xyz789",
-  project_id: "patient-triage",
-  name: "Daily Evaluation - March 15",
-  status: "completed",
-  summary: { total_samples: 500, triage_accuracy: 0.87, safety_score: 0.95, samples_for_review: 23 },
-  completed_at: "2024-03-15T10:30:00Z",
-};
 
 test("configuring, testing and managing webhooks as the seed's snippets do", { timeout: 90_000 }, async () => {
   const { api } = service;
@@ -53,25 +45,12 @@ test("configuring, testing and managing webhooks as the seed's snippets do", { t
     url: url("slack"),
     events: ["evaluation.completed", "alert.triggered"],
     format: "slack",
-    templates: {
-      "evaluation.completed": {
-        text: "Evaluation completed: {{data.name}}",
-        blocks: [
-          {
-            type: "section",
-            text: {
-              type: "mrkdwn",
-              text: "*{{data.name}}* completed\nAccuracy: {{data.summary.triage_accuracy | percent}}\nSafety: {{data.summary.safety_score | percent}}",
-            },
-          },
-        ],
-      },
-    },
+    templates: SEED_SLACK_TEMPLATES,
   });
   assert.equal(slack.status, 201, slack.text);
 
   // The payload example goes to both; the severity filter does not exclude evaluation.completed.
-  const event = await api("POST", "/v1/events", { type: "evaluation.completed", data: SEED_DATA, metadata: { model_version: "triage-v2.4", dataset: "ds_daily_march15" } });
+  const event = await api("POST", "/v1/events", { type: "evaluation.completed", data: SEED_DATA, metadata: SEED_METADATA });
   assert.equal(event.status, 202, event.text);
   await waitFor(() => receiver.received("production").length >= 1 && receiver.received("slack").length >= 1, { what: "both deliveries" });
   const [prod] = receiver.received("production");
@@ -81,14 +60,11 @@ test("configuring, testing and managing webhooks as the seed's snippets do", { t
     type: "evaluation.completed",
     created_at: event.json.created_at,
     data: SEED_DATA,
-    metadata: { model_version: "triage-v2.4", dataset: "ds_daily_march15" },
+    metadata: SEED_METADATA,
   });
   const [slackGot] = receiver.received("slack");
   assert.ok(seedVerify(slack.json.secret, slackGot.headers, slackGot.body));
-  assert.deepEqual(JSON.parse(slackGot.body), {
-    text: "Evaluation completed: Daily Evaluation - March 15",
-    blocks: [{ type: "section", text: { type: "mrkdwn", text: "*Daily Evaluation - March 15* completed\nAccuracy: 87.0%\nSafety: 95.0%" } }],
-  });
+  assert.deepEqual(JSON.parse(slackGot.body), SEED_SLACK_BODY);
 
   // test_webhooks.py
   const testResult = await api("POST", `/v1/webhooks/${webhook.id}/test`, {
