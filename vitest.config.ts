@@ -12,6 +12,8 @@ export default defineConfig({
         bindings: {
           TEST_MIGRATIONS: migrations,
           RECEIVER_URL: `http://127.0.0.1:${inject("receiverPort")}`,
+          // The SSRF guard resolves names with the test DoH server, never a real resolver.
+          DNS_RESOLVER_URL: `http://127.0.0.1:${inject("dohPort")}/dns-query`,
           ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
           ENCRYPTION_KEY: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
           ALLOW_PRIVATE_TARGETS: "true",

@@ -9,7 +9,8 @@ import { renderEnvelope } from "../delivery/envelope";
 import { renderBody } from "../delivery/formats";
 import { isoSeconds } from "../delivery/envelope";
 import { openSecret } from "../lib/secret-box";
-import { urlPolicy, urlRefusal } from "../lib/url-guard";
+import { resolverFromEnv } from "../lib/dns-resolve";
+import { deliveryUrlError, urlPolicy } from "../lib/url-guard";
 import { type AttemptResult, sendAttempt } from "./attempt";
 
 /** The body bytes for an event in the webhook's format (the seed's envelope for `json`). */
@@ -46,8 +47,9 @@ export const failedBeforeSending = (error: string): AttemptResult => ({
 
 /** Makes one attempt at a delivery. Never throws: a template that cannot render is a failed attempt. */
 export async function deliverOnce(env: Env, key: CryptoKey, context: AttemptContext, attempt: number): Promise<AttemptResult> {
-  const refusal = urlRefusal(context.webhook.url, urlPolicy(env));
-  if (refusal) return failedBeforeSending(`URL ${refusal}`);
+  // The SSRF guard again, DNS included: a name may point elsewhere since it was checked.
+  const refusal = await deliveryUrlError(context.webhook.url, urlPolicy(env), resolverFromEnv(env));
+  if (refusal) return failedBeforeSending(refusal);
   let body: string;
   try {
     body = await bodyFor(context);

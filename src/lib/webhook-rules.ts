@@ -12,7 +12,8 @@ import { validatePayloadFilters } from "../dispatch/payload-filter";
 import { ApiError, type FieldIssue } from "./errors";
 import { BUILTIN_EVENT_TYPES, isKnownPattern } from "./event-types";
 import { outboundHeaderIssues } from "./outbound-headers";
-import { urlPolicy, urlRefusal } from "./url-guard";
+import { resolverFromEnv } from "./dns-resolve";
+import { checkUrl, urlPolicy } from "./url-guard";
 
 /** The parts of a webhook the rules look at. */
 export interface WebhookShape {
@@ -40,9 +41,9 @@ export function throwIfIssues(issues: FieldIssue[]): void {
 /** Checks a webhook's configuration; throws a 422 naming every failing field. */
 export async function checkWebhookRules(env: Env, db: Db, accountId: string, w: WebhookShape): Promise<void> {
   const issues: FieldIssue[] = [];
-  const refusal = urlRefusal(w.url, urlPolicy(env));
+  // A name that cannot be resolved now is accepted: delivery checks its addresses again.
+  const [refusal, known] = await Promise.all([checkUrl(w.url, urlPolicy(env), resolverFromEnv(env)), knownEventTypes(db, accountId)]);
   if (refusal) issues.push({ field: "url", message: refusal });
-  const known = await knownEventTypes(db, accountId);
   w.events.forEach((pattern, i) => {
     if (!isKnownPattern(pattern, known)) issues.push({ field: `events.${i}`, message: `unknown event type '${pattern}'` });
   });
