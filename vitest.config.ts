@@ -9,6 +9,8 @@ export default defineConfig({
       main: "./src/index.ts",
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
+        // A lower per-key limit than production's, so a test can reach it (the period is 10 s).
+        ratelimits: { API_RATE_LIMITER: { simple: { limit: 200, period: 10 } } },
         bindings: {
           TEST_MIGRATIONS: migrations,
           RECEIVER_URL: `http://127.0.0.1:${inject("receiverPort")}`,
@@ -21,6 +23,7 @@ export default defineConfig({
           SWEEP_AFTER_SECONDS: "0",
           SWEEP_INTERVAL_SECONDS: "3600",
           USAGE_FLUSH_SECONDS: "0",
+          API_RATE_LIMIT: "200",
         },
       },
     })),

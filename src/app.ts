@@ -6,7 +6,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ApiError, type ErrorCode } from "./lib/errors";
 import { createRouter } from "./lib/router";
-import { RateLimitedError } from "./middleware/auth";
+import { RateLimitedError } from "./middleware/rate-limit";
 import { requestContext } from "./middleware/request-context";
 import { accountsRouter } from "./routes/accounts";
 import { apiKeysRouter } from "./routes/api-keys";

@@ -8,6 +8,7 @@ import { accounts, apiKeys } from "../db/schema";
 import { sha256Hex, utf8 } from "../lib/encoding";
 import { isWellFormedKey } from "../lib/api-keys";
 import { ApiError } from "../lib/errors";
+import { enforceRateLimit } from "./rate-limit";
 import { allows, requiredScope } from "./scopes";
 import type { AppEnv } from "../types";
 
@@ -47,27 +48,6 @@ export const apiKeyAuth = () =>
     await enforceRateLimit(c.env, row.keyId);
     await next();
   });
-
-/**
- * Per-key request rate limit, with Cloudflare's rate-limiting binding (which
- * also runs under `wrangler dev`); without the binding, no limit is applied.
- */
-async function enforceRateLimit(env: Env, keyId: string): Promise<void> {
-  const limiter = (env as { API_RATE_LIMITER?: RateLimit }).API_RATE_LIMITER;
-  if (!limiter) return;
-  const { success } = await limiter.limit({ key: keyId });
-  if (!success) throw new RateLimitedError(RATE_LIMIT_PERIOD_SECONDS);
-}
-
-/** The limiter's window (wrangler.toml `[[ratelimits]]` period), sent as Retry-After. */
-export const RATE_LIMIT_PERIOD_SECONDS = 10;
-
-/** A 429 that tells the client when to come back. */
-export class RateLimitedError extends ApiError {
-  constructor(readonly retryAfterSeconds: number) {
-    super("rate_limited", `Too many requests for this API key; retry after ${retryAfterSeconds} s`);
-  }
-}
 
 /** Requires the operator token (the Worker secret ADMIN_TOKEN). */
 export const adminAuth = () =>
