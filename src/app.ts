@@ -7,6 +7,7 @@ import { HTTPException } from "hono/http-exception";
 import { ApiError, type ErrorCode } from "./lib/errors";
 import { createRouter } from "./lib/router";
 import { RateLimitedError } from "./middleware/rate-limit";
+import { bodyLimits, headerLimits, jsonBodies, urlLimit } from "./middleware/limits";
 import { requestContext } from "./middleware/request-context";
 import { accountsRouter } from "./routes/accounts";
 import { apiKeysRouter } from "./routes/api-keys";
@@ -28,6 +29,7 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   403: "forbidden",
   404: "not_found",
   413: "payload_too_large",
+  414: "uri_too_long",
   415: "unsupported_media_type",
   422: "validation_failed",
   429: "rate_limited",
@@ -44,6 +46,7 @@ function respondError(c: Context<AppEnv>, err: ApiError) {
 export function createApp() {
   const app = createRouter();
   app.use("*", requestContext());
+  app.use("*", urlLimit(), headerLimits(), bodyLimits(), jsonBodies());
 
   app.get("/health", (c) => c.json({ ok: true }));
   app.route("/v1/accounts", accountsRouter);

@@ -1,17 +1,67 @@
 // A real HTTP receiver on 127.0.0.1 for tests: records every delivery it gets
-// and behaves as told (fail N times, answer a status, hang, answer slowly).
+// and behaves as told (fail N times, answer a status, hang, answer slowly,
+// stream a huge body, trickle bytes, drop the connection mid-answer).
 //
 //   POST /hooks/<name>           a delivery: recorded, answered per the plan
-//   PUT  /_control/<name>        set the plan: {fail_times, fail_status, status, delay_ms, body, headers}
+//   PUT  /_control/<name>        set the plan (below)
 //   GET  /_received/<name>       what <name> received: [{headers, body, received_at, answered}]
-//   DELETE /_received/<name>     forget <name>'s deliveries and plan
+//   GET  /_stats/<name>          how each answer to <name> went:
+//                                [{started_at, bytes_written, finished, client_closed, ended_at}]
+//                                (`client_closed`: the client went away before the answer was complete)
+//   DELETE /_received/<name>     forget <name>'s deliveries, stats and plan
+//
+// Plan fields:
+//   fail_times, fail_status      the first `fail_times` deliveries get `fail_status` (default 500)
+//   status, body, headers        the answer otherwise (default 200 "ok")
+//   delay_ms                     wait this long before answering
+//   hang: true                   never answer and never close (until the client gives up)
+//   stream_bytes: N              answer `status` and stream N bytes (64 KiB chunks, with backpressure),
+//                                stopping as soon as the client goes away
+//   trickle_ms: T                answer `status`, then send one byte every T ms until the client goes away
+//   close_mid_response: true     write the headers (Content-Length 1000) and part of the body, then destroy the socket
 import http from "node:http";
 
-/** Starts the receiver; resolves to {port, url, close, received(name), plan(name, p)}. */
+const CHUNK = Buffer.alloc(64 * 1024, "x");
+
+/** Starts the receiver; resolves to {port, url, close, received(name), stats(name)}. */
 export async function startReceiver({ port = 0 } = {}) {
   const received = new Map();
+  const stats = new Map();
   const plans = new Map();
   const list = (name) => received.get(name) ?? received.set(name, []).get(name);
+  const statList = (name) => stats.get(name) ?? stats.set(name, []).get(name);
+
+  /** Tracks one answer: bytes written, and whether the client left before it was complete. */
+  const track = (name, res) => {
+    const stat = { started_at: Date.now(), bytes_written: 0, finished: false, client_closed: false, ended_at: null };
+    statList(name).push(stat);
+    res.on("finish", () => {
+      stat.finished = true;
+    });
+    res.on("close", () => {
+      stat.ended_at = Date.now();
+      if (!stat.finished) stat.client_closed = true;
+    });
+    // Writes after the client left fail; that is expected here.
+    res.on("error", () => {});
+    return stat;
+  };
+
+  /** Whether the answer's connection is gone (closed by either side). */
+  const gone = (res, stat) => res.destroyed || stat.ended_at !== null;
+
+  /** Streams `total` bytes honouring backpressure; stops when the connection closes. */
+  const stream = (res, stat, total) => {
+    const pump = () => {
+      while (!gone(res, stat) && stat.bytes_written < total) {
+        const n = Math.min(CHUNK.length, total - stat.bytes_written);
+        stat.bytes_written += n;
+        if (!res.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) return res.once("drain", pump);
+      }
+      if (!gone(res, stat)) res.end();
+    };
+    pump();
+  };
 
   const server = http.createServer((req, res) => {
     const chunks = [];
@@ -28,8 +78,10 @@ export async function startReceiver({ port = 0 } = {}) {
         return json(200, { ok: true });
       }
       if (kind === "_received" && req.method === "GET") return json(200, list(name));
+      if (kind === "_stats" && req.method === "GET") return json(200, statList(name));
       if (kind === "_received" && req.method === "DELETE") {
         received.delete(name);
+        stats.delete(name);
         plans.delete(name);
         return json(200, { ok: true });
       }
@@ -42,9 +94,38 @@ export async function startReceiver({ port = 0 } = {}) {
       const status = failing ? (plan.fail_status ?? 500) : (plan.status ?? 200);
       const record = { headers: req.headers, body, received_at: Date.now(), answered: status };
       list(name).push(record);
+      const stat = track(name, res);
+
       const answer = () => {
+        if (gone(res, stat)) return;
+        if (plan.hang) return; // the connection stays open until the client gives up
+        if (plan.stream_bytes !== undefined) {
+          res.writeHead(status, { "content-type": "application/octet-stream", "content-length": String(plan.stream_bytes), ...(plan.headers ?? {}) });
+          return stream(res, stat, plan.stream_bytes);
+        }
+        if (plan.trickle_ms !== undefined) {
+          res.writeHead(status, { "content-type": "text/plain", ...(plan.headers ?? {}) });
+          res.flushHeaders();
+          const timer = setInterval(() => {
+            if (gone(res, stat)) return clearInterval(timer);
+            stat.bytes_written += 1;
+            res.write(".");
+          }, plan.trickle_ms);
+          res.on("close", () => clearInterval(timer));
+          return;
+        }
+        if (plan.close_mid_response) {
+          const part = "partial answer, then the connection drops";
+          res.writeHead(status, { "content-type": "text/plain", "content-length": "1000", ...(plan.headers ?? {}) });
+          stat.bytes_written += part.length;
+          res.write(part);
+          setTimeout(() => req.socket.destroy(), 50);
+          return;
+        }
+        const text = plan.body ?? (failing ? "failing as planned" : "ok");
         res.writeHead(status, { "content-type": "text/plain", ...(plan.headers ?? {}) });
-        res.end(plan.body ?? (failing ? "failing as planned" : "ok"));
+        stat.bytes_written += Buffer.byteLength(text);
+        res.end(text);
       };
       if (plan.delay_ms) setTimeout(answer, plan.delay_ms);
       else answer();
@@ -56,6 +137,7 @@ export async function startReceiver({ port = 0 } = {}) {
     port: actualPort,
     url: `http://127.0.0.1:${actualPort}`,
     received: (name) => list(name),
+    stats: (name) => statList(name),
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections?.();
