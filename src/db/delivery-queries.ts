@@ -58,6 +58,19 @@ export async function loadEventForDispatch(db: Db, accountId: string, eventId: s
   );
 }
 
+/** Several events of one account, by id (90 per query). */
+export async function loadEventsForDispatch(db: Db, accountId: string, eventIds: string[]): Promise<Map<string, EventSnapshot>> {
+  const out = new Map<string, EventSnapshot>();
+  for (let i = 0; i < eventIds.length; i += 90) {
+    const rows = await db
+      .select({ id: events.id, type: events.type, createdAt: events.createdAt, data: events.data, metadata: events.metadata })
+      .from(events)
+      .where(and(eq(events.accountId, accountId), inArray(events.id, eventIds.slice(i, i + 90))));
+    for (const r of rows) out.set(r.id, r);
+  }
+  return out;
+}
+
 /** The latest attempt of a delivery: its number and the state it left. */
 export interface LatestAttempt {
   attempt: number;

@@ -23,6 +23,7 @@ import {
   latestAttemptsOf,
   loadAttemptContext,
   loadEventForDispatch,
+  loadEventsForDispatch,
   loadWebhookForDispatch,
   recordAttempt,
   recordAttempts,
@@ -69,6 +70,8 @@ interface InlineJob {
 const WEBHOOK_CACHE_MS = 30_000;
 /** Inline attempt records are written together, at most this many per round trip. */
 const RECORD_BATCH = 50;
+/** Stored deliveries are sent in chunks of at most this many (one read for all of them). */
+const DRAIN_CHUNK = 50;
 
 export class EndpointDispatcher extends DurableObject<Env> {
   private readonly db: Db;
@@ -311,7 +314,8 @@ export class EndpointDispatcher extends DurableObject<Env> {
   /** Sends due stored deliveries in order until the queue is empty or its head must wait. */
   private async drain(): Promise<void> {
     for (;;) {
-      const head = this.head();
+      const rows = this.exec<QueueRow>("SELECT * FROM queue ORDER BY delivery_id LIMIT ?", DRAIN_CHUNK);
+      const head = rows[0];
       if (!head) {
         // Keep an alarm only if counters still wait for their flush.
         if (this.usage.empty) await this.ctx.storage.deleteAlarm();
@@ -322,16 +326,55 @@ export class EndpointDispatcher extends DurableObject<Env> {
         await this.setAlarm(head.next_at);
         return;
       }
-      // A lease: if this process dies mid-attempt, the alarm brings the attempt back.
+      // FIFO: a chunk is the run of due deliveries at the head of the queue.
+      const firstWaiting = rows.findIndex((r) => r.next_at > now);
+      const due = firstWaiting === -1 ? rows : rows.slice(0, firstWaiting);
+      // A lease: if this process dies mid-attempt, the alarm brings the attempts back.
       await this.setAlarm(now + MAX_TIMEOUT_MS + LEASE_SLACK_MS);
-      const nextAt = await this.attempt(head.delivery_id, head.trigger === "manual" ? "manual" : "scheduled");
-      if (nextAt === "hold") {
+      const known = await this.prefetch(due.map((r) => r.delivery_id));
+      const done: string[] = [];
+      let stop: "hold" | number | null = null;
+      for (const row of due) {
+        const eventId = parseDeliveryId(row.delivery_id)?.eventId;
+        const nextAt = await this.attempt(row.delivery_id, row.trigger === "manual" ? "manual" : "scheduled", {
+          event: eventId ? known.events.get(eventId) : undefined,
+          latest: known.latest.get(row.delivery_id) ?? null,
+          buffer: true,
+        });
+        if (nextAt === "hold") {
+          stop = "hold";
+          break;
+        }
+        if (nextAt !== null) {
+          this.settle(row.delivery_id, nextAt);
+          stop = nextAt;
+          break;
+        }
+        done.push(row.delivery_id);
+      }
+      // Records first, then the queue rows: a crash in between resends (at least once) rather than forgets.
+      await this.flushRecords();
+      for (const id of done) this.settle(id, null);
+      if (stop === "hold") {
         // Disabled: nothing is sent until `resume()`; no alarm needed meanwhile.
         if (this.usage.empty) await this.ctx.storage.deleteAlarm();
         return;
       }
-      this.settle(head.delivery_id, nextAt);
+      if (stop !== null) {
+        await this.setAlarm(stop);
+        return;
+      }
     }
+  }
+
+  /** What a chunk of stored deliveries needs from D1, read in two queries instead of two per delivery. */
+  private async prefetch(ids: string[]): Promise<{ latest: Map<string, LatestAttempt>; events: Map<string, EventSnapshot> }> {
+    const webhookId = parseDeliveryId(ids[0]!)?.webhookId;
+    const webhook = webhookId ? await this.webhookConfig(webhookId) : null;
+    if (!webhook) return { latest: new Map(), events: new Map() };
+    const eventIds = ids.map((id) => parseDeliveryId(id)?.eventId).filter((e): e is string => !!e);
+    const [latest, events] = await Promise.all([latestAttemptsOf(this.db, webhook.id, ids), loadEventsForDispatch(this.db, webhook.accountId, eventIds)]);
+    return { latest, events };
   }
 
   /** After an attempt at a stored delivery: drop it when finished, else set its next time. */
