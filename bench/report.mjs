@@ -1,0 +1,198 @@
+// Turns the raw results into the summary table (terminal and markdown), the
+// JSON dump, and the markdown report next to the SVG chart.
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { PRICES } from "./cost.mjs";
+import { renderSvg } from "./svg.mjs";
+
+/** The issue's targets, in one place so the table and the JSON agree. */
+export const TARGETS = {
+  ingest_p99_ms: 50,
+  e2e_p50_healthy_ms: 250,
+  fanout10_dps: 400,
+  fanout10_ratio: 0.3,
+  usd_per_million: { 1: 3.0, 10: 1.5 },
+};
+
+const fmt = (v, digits = 1) => (v === null || v === undefined || Number.isNaN(v) ? "n/a" : Number(v).toFixed(digits));
+const ms = (v) => (v === null || v === undefined ? "n/a" : `${fmt(v, v < 10 ? 1 : 0)} ms`);
+const verdict = (ok) => (ok === null ? "n/a" : ok ? "pass" : "MISS");
+
+/**
+ * Table rows: {metric, value, target, ratio, verdict}. `ratio` is the value over
+ * the trivial-request ceiling (1a) where that comparison means something.
+ * @param {any} r the results object from run.mjs
+ */
+export function tableRows(r) {
+  const rows = [];
+  const ceiling = r.ceiling?.health?.rps ?? null;
+  const ratio = (v) => (ceiling && v !== null && v !== undefined ? fmt(v / ceiling, 2) : "");
+  const h = r.ceiling?.health;
+  if (h) rows.push({ metric: `ceiling: GET /health (${h.concurrency} conns)`, value: `${fmt(h.rps, 0)} req/s, p50 ${ms(h.latency_ms.p50)}, p99 ${ms(h.latency_ms.p99)}`, target: "", ratio: "1.00", verdict: "" });
+  for (const d of r.ceiling?.do_fetch ?? []) {
+    const value = d.status === "ok" ? `${fmt(d.fetches_per_second, 0)} fetches/s (${d.count} in ${fmt(d.duration_ms, 0)} ms)` : d.status === "n/a" ? `n/a (HTTP ${d.http_status})` : `error (HTTP ${d.http_status})`;
+    rows.push({ metric: `ceiling: DO fetch, concurrency ${d.concurrency}`, value, target: "", ratio: d.status === "ok" ? ratio(d.fetches_per_second) : "", verdict: "" });
+  }
+  const ing = r.ingest?.single;
+  if (ing) {
+    const p99 = ing.latency_ms.p99;
+    rows.push({
+      metric: `ingest @ ${ing.rate}/s for ${ing.duration_s} s, ${r.config.ingestFanOut} webhooks (p50/p99/max)`,
+      value: `${ms(ing.latency_ms.p50)} / ${ms(p99)} / ${ms(ing.latency_ms.max)} (${ing.accepted}/${ing.sent} accepted, ${ing.missed_schedule} late sends)`,
+      target: `p99 <= ${TARGETS.ingest_p99_ms} ms`,
+      ratio: "",
+      verdict: verdict(p99 === null ? null : p99 <= TARGETS.ingest_p99_ms),
+    });
+  }
+  const b = r.ingest?.batch;
+  if (b) {
+    const value = b.status === "n/a" ? `n/a (HTTP ${b.http_status})` : `${fmt(b.events_per_s, 0)} events/s; per batch of ${b.batch_size}: p50 ${ms(b.latency_ms.p50)}, p99 ${ms(b.latency_ms.p99)} (${b.accepted_batches}/${b.batches} ok)`;
+    rows.push({ metric: "batch ingest (POST /v1/events/batch)", value, target: "", ratio: "", verdict: "" });
+  }
+  const low = r.e2e?.find((s) => s.load?.mode === "open");
+  if (low) {
+    const p50 = low.latency_ms.p50;
+    rows.push({
+      metric: `e2e latency, healthy receiver (${low.load.rate}/s, fan-out ${low.fan_out})`,
+      value: `p50 ${ms(p50)}, p99 ${ms(low.latency_ms.p99)}, max ${ms(low.latency_ms.max)}`,
+      target: `p50 <= ${TARGETS.e2e_p50_healthy_ms} ms`,
+      ratio: "",
+      verdict: verdict(p50 === null ? null : p50 <= TARGETS.e2e_p50_healthy_ms),
+    });
+  }
+  for (const s of r.e2e ?? []) {
+    if (s.load?.mode !== "closed") continue;
+    const isTen = s.fan_out === 10;
+    const okRate = s.sustained_dps >= TARGETS.fanout10_dps && (!ceiling || s.sustained_dps / ceiling >= TARGETS.fanout10_ratio);
+    rows.push({
+      metric: `e2e fan-out ${s.fan_out}: sustained deliveries/s`,
+      value: `${fmt(s.sustained_dps, 0)} steady (${fmt(s.overall_dps, 0)} overall), ${fmt(s.events_per_s, 0)} events/s, window ${s.load.window}${s.duration_s < r.config.e2eMs / 1000 - 0.5 ? `, only ${fmt(s.duration_s, 1)} s (time budget)` : ""}`,
+      target: isTen ? `>= ${TARGETS.fanout10_dps}/s and >= ${TARGETS.fanout10_ratio} x ceiling` : "",
+      ratio: ratio(s.sustained_dps),
+      verdict: isTen ? verdict(okRate) : "",
+    });
+    rows.push({
+      metric: `e2e fan-out ${s.fan_out}: latency under saturation`,
+      value: `p50 ${ms(s.latency_ms.p50)}, p99 ${ms(s.latency_ms.p99)}; undelivered ${s.undelivered}/${s.deliveries_expected}${s.duplicates ? `, ${s.duplicates} duplicates` : ""}`,
+      target: "",
+      ratio: "",
+      verdict: "",
+    });
+  }
+  for (const s of r.e2e ?? []) {
+    if (s.load?.mode !== "closed") continue;
+    const target = TARGETS.usd_per_million[s.fan_out];
+    const usd = s.cost?.usdPerMillion ?? null;
+    const why = !s.cost ? (s.metrics_problem ?? "/metrics absent") : s.cost.reset ? "counters reset mid-scenario: service reloaded?" : "no succeeded deliveries counted";
+    const counted = s.cost && !s.cost.reset && Math.abs(s.cost.deliveries - s.cost.receiver_deliveries) > 0.02 * s.cost.receiver_deliveries ? `; metrics counted ${s.cost.deliveries} deliveries, receiver got ${s.cost.receiver_deliveries}` : "";
+    rows.push({
+      metric: `cost per million deliveries, fan-out ${s.fan_out}`,
+      value: usd === null ? `n/a (${why})` : `$${fmt(usd, 2)}${s.cost.missing.length ? ` (missing: ${s.cost.missing.join(", ")})` : ""}${counted}`,
+      target: target ? `<= $${fmt(target, 2)}` : "",
+      ratio: "",
+      verdict: target ? verdict(usd === null ? null : usd <= target) : "",
+    });
+  }
+  return rows;
+}
+
+/** Plain-text table for the terminal. */
+export function textTable(rows) {
+  const cols = ["metric", "value", "target", "ratio", "verdict"];
+  const head = { metric: "metric", value: "value", target: "target", ratio: "x ceiling", verdict: "pass/miss" };
+  const width = Object.fromEntries(cols.map((c) => [c, Math.max(head[c].length, ...rows.map((r) => String(r[c]).length))]));
+  const line = (r) => cols.map((c) => String(r[c]).padEnd(width[c])).join("  ").trimEnd();
+  return [line(head), cols.map((c) => "-".repeat(width[c])).join("  "), ...rows.map(line)].join("\n");
+}
+
+const mdEscape = (s) => String(s).replace(/\|/g, "\\|");
+
+/** Markdown table. */
+export function markdownTable(rows) {
+  return [
+    "| metric | value | target | × ceiling | pass/miss |",
+    "|---|---|---|---|---|",
+    ...rows.map((r) => `| ${[r.metric, r.value, r.target, r.ratio, r.verdict].map(mdEscape).join(" | ")} |`),
+  ].join("\n");
+}
+
+/** Per-operation breakdown of the cost (ops per delivery and $ per million deliveries). */
+function costTable(r) {
+  const scenarios = (r.e2e ?? []).filter((s) => s.load?.mode === "closed" && s.cost?.usdPerMillion !== undefined && s.cost?.usdPerMillion !== null);
+  if (!scenarios.length) return "_/metrics was not available (404) or counted no succeeded deliveries: no cost figures._";
+  const head = `| op | ${scenarios.map((s) => `fan-out ${s.fan_out}: ops/delivery | $/M`).join(" | ")} |`;
+  const sep = `|---|${scenarios.map(() => "---|---").join("|")}|`;
+  // Priced counters first, then any others the service exports (shown, not priced).
+  const extra = [...new Set(scenarios.flatMap((s) => Object.keys(s.cost.perDelivery)))].filter((op) => !(op in PRICES));
+  const lines = [...Object.keys(PRICES), ...extra].map(
+    (op) =>
+      `| ${op}${op in PRICES ? "" : " (not priced)"} | ${scenarios
+        .map((s) => `${fmt(s.cost.perDelivery[op], 3)} | ${s.cost.usdByOp?.[op] === undefined ? "n/a" : `$${fmt(s.cost.usdByOp[op], 3)}`}`)
+        .join(" | ")} |`,
+  );
+  const total = `| **total** | ${scenarios.map((s) => ` | **$${fmt(s.cost.usdPerMillion, 2)}**`).join(" | ")} |`;
+  return [head, sep, ...lines, total].join("\n");
+}
+
+/** The markdown report. */
+export function markdownReport(r, rows, svgName) {
+  const m = r.machine;
+  const prices = Object.entries(PRICES)
+    .map(([op, p]) => `| \`${op}\` | ${p.label} | ${p.usdPerMillion ? `$${p.usdPerMillion.toFixed(p.usdPerMillion < 0.01 ? 3 : 2)} per million` : "not counted"} |`)
+    .join("\n");
+  return `# Rubric Webhooks benchmark (${r.quick ? "--quick" : "full"} run)
+
+${r.date} · commit \`${m.git_commit}\`${m.git_dirty ? " + uncommitted changes" : ""} · ${m.cpu_count} × ${m.cpu_model} · ${fmt(m.total_memory_gb, 1)} GB · Node ${m.node} · wrangler ${m.wrangler} · wall clock ${fmt(r.wall_clock_s, 0)} s
+
+Everything runs on this one machine: \`wrangler dev\` (workerd), the load generator and the receiver
+share its cores, so absolute numbers are local-dev numbers; the ratio to the trivial-request ceiling
+is the comparable figure. CPU busy in the second before the service started (other processes):
+${m.cpu_busy_before_start === null || m.cpu_busy_before_start === undefined ? "n/a" : `${fmt(m.cpu_busy_before_start * 100, 0)} %`}; 1-minute load average at start / end: ${fmt(m.load_average_at_start?.[0], 2)} / ${fmt(m.load_average_at_end?.[0], 2)}.${
+    r.cpu ? ` CPU time over the measured part (share of all cores): ${fmt(r.cpu.machine_busy * 100, 0)} % busy = service (wrangler + workerd) ${fmt(r.cpu.service * 100, 0)} % + benchmark process ${fmt(r.cpu.bench * 100, 0)} % + other processes ${fmt(r.cpu.other * 100, 0)} %.` : ""
+  }${r.error ? `\n\n**The run broke:** \`${r.error}\`` : ""}${
+    r.src_changed_during_run?.length ? `\n\n**Warning:** src/ changed during the run, so wrangler dev reloaded and the numbers may be disturbed: ${r.src_changed_during_run.map((f) => `\`${f}\``).join(", ")}.` : ""
+  }
+
+${markdownTable(rows)}
+
+![throughput and latency](${svgName})
+
+## How it was measured
+
+- **Ceiling (1a):** closed loop, ${r.ceiling?.health?.concurrency ?? "?"} keep-alive connections, \`GET /health\`, ${r.config.ceilingMs / 1000} s after a 0.5 s warm-up.
+- **Ceiling (1b):** \`POST /v1/admin/probe/fetch\` (one Durable Object fetching the receiver's \`/probe\`); "n/a" while the route does not exist.
+- **Ingest:** open loop (drift-corrected schedule, latency from the actual send), ${r.config.ingestRate} events/s for ${r.config.ingestMs / 1000} s into an account with ${
+    r.config.ingestFanOut
+      ? `${r.config.ingestFanOut} webhook(s); the pipeline delivers behind it`
+      : "no webhooks: the API path alone (auth, D1 insert, queue send) while the queue consumer loads each event and finds nothing to deliver. Locally delivery work would compete for the same cores; on Cloudflare it runs elsewhere"
+  }. Then batch ingest: ${r.config.batchMs / 1000} s of 2 batches/s of 100 events.
+- **End to end:** a fresh account per scenario with N webhooks to the receiver. Latency is receive time − the time the \`POST /v1/events\` went out, per delivery. Saturation scenarios: ${r.config.senders} closed-loop senders for ${r.config.e2eMs / 1000} s, held back while more than min(${r.config.windowPerEndpoint} × fan-out, ${r.config.windowMax}) deliveries are accepted and not yet received (keeps the pipeline busy and the backlog bounded; latency under saturation is therefore mostly that backlog, by Little's law window ÷ rate); *steady* = receipts between ${"2 s (or 20 %)"} after the start and the end of sending, per second; *overall* = all deliveries / (last receipt − first send). Backlog drain bounded at ${r.config.drainMs / 1000} s.
+- **Cost:** \`rubric_billable_ops_total\` and \`rubric_deliveries_total{status="succeeded"}\` from \`GET /metrics\` between scenarios; Δops / Δsucceeded deliveries × price. Accounts and webhooks are all created before the first scrape, so their set-up is not billed to a scenario. The service flushes its counters every \`USAGE_FLUSH_SECONDS\` (${r.config.usageFlushSeconds} s in this run${r.config.usageFlushSeconds < 10 ? ": quick runs shorten the production 10 s to fit, which adds flush writes to the cost" : ", the production setting"}), so each scrape waits that long after the scenario's last delivery and pokes the Worker to flush. Each scrape asks every endpoint's Durable Object for its live backlog (${r.webhooks_total ?? "?"} webhooks → that many DO requests per scrape, included in the figures). The receiver always answers 200, so every delivery is a first-try success. Durable Object duration (GB-s) and Workers CPU time are **not** counted.
+
+## Price table
+
+| counter | what | price |
+|---|---|---|
+${prices}
+
+## Cost breakdown
+
+${costTable(r)}
+`;
+}
+
+/** Writes <name>.json, <name>.md and <name>.svg into `outDir` (each via a temp file, then renamed). */
+export function writeOutputs(outDir, results, name = "latest") {
+  mkdirSync(outDir, { recursive: true });
+  const rows = tableRows(results);
+  const put = (name, text) => {
+    const file = path.join(outDir, name);
+    writeFileSync(`${file}.tmp`, text);
+    renameSync(`${file}.tmp`, file);
+    return file;
+  };
+  put(`${name}.svg`, renderSvg(results));
+  put(`${name}.json`, `${JSON.stringify({ ...results, table: rows }, null, 2)}\n`);
+  put(`${name}.md`, markdownReport(results, rows, `${name}.svg`));
+  return rows;
+}
