@@ -11,6 +11,7 @@ import {
   SLACK_LIMITS,
 } from "../src/delivery/formats";
 import { isTemplateError, validateTemplates, type EventEnvelope } from "../src/delivery/templates";
+import { SEED_DATA, SEED_METADATA, SEED_SLACK_TEMPLATES } from "./support/seed.mjs";
 
 type Json = Record<string, unknown>;
 
@@ -19,32 +20,12 @@ const seedEnvelope: EventEnvelope = {
   id: "evt_abc123",
   type: "evaluation.completed",
   created_at: "2024-03-15T10:30:00Z",
-  data: {
-    evaluation_id: "eval_xyz789",
-    project_id: "patient-triage",
-    name: "Daily Evaluation - March 15",
-    status: "completed",
-    summary: { total_samples: 500, triage_accuracy: 0.87, safety_score: 0.95, samples_for_review: 23 },
-    completed_at: "2024-03-15T10:30:00Z",
-  },
-  metadata: { model_version: "triage-v2.4", dataset: "ds_daily_march15" },
+  data: SEED_DATA,
+  metadata: SEED_METADATA,
 };
 
-/** The seed's slack_webhook.py templates (Python's adjacent strings joined). */
-const seedSlackTemplates = {
-  "evaluation.completed": {
-    text: "Evaluation completed: {{data.name}}",
-    blocks: [
-      {
-        type: "section",
-        text: {
-          type: "mrkdwn",
-          text: "*{{data.name}}* completed\n" + "Accuracy: {{data.summary.triage_accuracy | percent}}\n" + "Safety: {{data.summary.safety_score | percent}}",
-        },
-      },
-    ],
-  },
-};
+/** The seed's slack_webhook.py templates. */
+const seedSlackTemplates = SEED_SLACK_TEMPLATES;
 
 const seedSlackEvents = ["evaluation.completed", "alert.triggered"];
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { SEED_SLACK_TEMPLATES } from "./support/seed.mjs";
 import {
   compileTemplate,
   FILTER_NAMES,
@@ -316,20 +317,8 @@ describe("choosing a template", () => {
 
 describe("validateTemplates", () => {
   const seedEvents = ["evaluation.completed", "alert.triggered"];
-  const seedTemplates = {
-    "evaluation.completed": {
-      text: "Evaluation completed: {{data.name}}",
-      blocks: [
-        {
-          type: "section",
-          text: {
-            type: "mrkdwn",
-            text: "*{{data.name}}* completed\nAccuracy: {{data.summary.triage_accuracy | percent}}\nSafety: {{data.summary.safety_score | percent}}",
-          },
-        },
-      ],
-    },
-  };
+  const seedTemplates = SEED_SLACK_TEMPLATES;
+
 
   it("accepts the seed's Slack webhook", () => {
     expect(validateTemplates("slack", seedTemplates, seedEvents)).toEqual([]);
