@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { baseDelayMs, DEFAULT_SCHEDULE_MS, maxRetries, retryDelayMs } from "../src/dispatch/retry-policy";
+import { baseDelayMs, DEFAULT_SCHEDULE_MS, honourRetryAfter, maxRetries, parseRetryAfter, retryDelayMs } from "../src/dispatch/retry-policy";
 
 const delays = (config: Parameters<typeof baseDelayMs>[0], n: number) => Array.from({ length: n }, (_, i) => baseDelayMs(config, i + 1));
 
@@ -43,5 +43,30 @@ describe("retry policy", () => {
 
   it("allows no retries at all", () => {
     expect(retryDelayMs({ max_retries: 0 }, 1)).toBeNull();
+  });
+});
+
+describe("Retry-After", () => {
+  const now = Date.UTC(2026, 10, 28, 12, 0, 0);
+
+  it("is read as seconds or as an HTTP date", () => {
+    expect(parseRetryAfter("120", now)).toBe(120_000);
+    expect(parseRetryAfter(" 0 ", now)).toBe(0);
+    expect(parseRetryAfter(new Date(now + 30_000).toUTCString(), now)).toBe(30_000);
+    expect(parseRetryAfter(new Date(now - 30_000).toUTCString(), now)).toBe(0);
+    expect(parseRetryAfter("soon", now)).toBeNull();
+    expect(parseRetryAfter("-5", now)).toBeNull();
+    expect(parseRetryAfter(undefined, now)).toBeNull();
+  });
+
+  it("stretches the scheduled delay up to twice it, never shortens it, and caps at 24 h", () => {
+    expect(honourRetryAfter(1000, 503, "1.5", now)).toBe(1000); // not a whole number of seconds: ignored
+    expect(honourRetryAfter(1000, 503, "2", now)).toBe(2000);
+    expect(honourRetryAfter(1000, 429, "60", now)).toBe(2000);
+    expect(honourRetryAfter(10_000, 503, "1", now)).toBe(10_000);
+    expect(honourRetryAfter(60_000_000, 503, "999999", now)).toBe(86_400_000);
+    expect(honourRetryAfter(1000, 500, "60", now)).toBe(1000); // only 429/502/503/504
+    expect(honourRetryAfter(1000, null, "60", now)).toBe(1000);
+    for (const status of [429, 502, 503, 504]) expect(honourRetryAfter(1000, status, "3", now)).toBe(2000);
   });
 });

@@ -15,7 +15,9 @@
  *   the FIFO order.
  */
 import { DurableObject } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
 import { createDb, type Db } from "../db/client";
+import { webhooks } from "../db/schema";
 import {
   type AttemptOutcome,
   type EventSnapshot,
@@ -35,7 +37,7 @@ import { deliverOnce, failedBeforeSending } from "./deliver";
 import { latencyCounters } from "../metrics/counters";
 import { flushIntervalMs, flushUsage } from "../metrics/flush";
 import { meteredExec, meterD1, UsageMeter } from "../metrics/usage-meter";
-import { retryDelayMs, type RetryConfig } from "./retry-policy";
+import { honourRetryAfter, retryDelayMs, type RetryConfig } from "./retry-policy";
 
 /** How long `enqueue()` may spend sending before it stores the rest and returns. */
 export const INLINE_BUDGET_MS = 250;
@@ -476,7 +478,11 @@ export class EndpointDispatcher extends DurableObject<Env> {
     const result = await deliverOnce(this.env, await this.key(), context, attempt);
     // A manual retry of a finished delivery is one attempt; a pending delivery keeps its schedule.
     const retries = !result.ok && !finished;
-    const delay = retries ? retryDelayMs(context.webhook.retryConfig as RetryConfig | null, attempt) : null;
+    // 410 Gone: the endpoint says it is gone for good. Disable it at once; what waits here is held.
+    const gone = result.responseCode === 410;
+    if (gone) await this.disableWebhook(context.webhook.id, "endpoint answered 410 Gone");
+    const scheduled = retries && !gone ? retryDelayMs(context.webhook.retryConfig as RetryConfig | null, attempt) : null;
+    const delay = scheduled === null ? null : honourRetryAfter(scheduled, result.responseCode, result.responseHeaders?.["retry-after"]);
     const nextAttemptAt = delay === null ? null : result.startedAt + result.durationMs + delay;
     this.usage.addAll({
       attempts: 1,
@@ -498,6 +504,12 @@ export class EndpointDispatcher extends DurableObject<Env> {
     this.records.push(outcome);
     if (!known.buffer || nextAttemptAt !== null || this.records.length >= RECORD_BATCH) await this.flushRecords();
     return nextAttemptAt;
+  }
+
+  /** Disables this webhook (recording why) and forgets the cached configuration. */
+  private async disableWebhook(id: string, reason: string): Promise<void> {
+    await this.db.update(webhooks).set({ status: "disabled", disabledReason: reason, updatedAt: Date.now() }).where(eq(webhooks.id, id));
+    this.webhook = null;
   }
 
   /** Writes the buffered attempt records. */

@@ -54,3 +54,31 @@ export function retryDelayMs(
   const base = baseDelayMs(config, retry);
   return Math.round(base * (1 - JITTER + 2 * JITTER * random()));
 }
+
+/** Statuses whose `Retry-After` is honoured. */
+export const RETRY_AFTER_STATUSES = new Set([429, 502, 503, 504]);
+/** The longest wait a `Retry-After` can ask for. */
+export const MAX_RETRY_AFTER_MS = 86_400_000;
+
+/** A `Retry-After` value (seconds, or an HTTP date) in milliseconds from `now`; `null` if unusable. */
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | null {
+  if (!value) return null;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // An HTTP date names its day and month; anything else ("-5", "1.5") is not a date.
+  if (!/^[A-Za-z]{3}, /.test(trimmed)) return null;
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+/**
+ * The delay before the next attempt when the endpoint answered `status` with
+ * `retryAfter`: at least the scheduled delay, at most twice it, never over 24 h.
+ * Without a usable header, or for other statuses, the schedule stands.
+ */
+export function honourRetryAfter(scheduledMs: number, status: number | null, retryAfter: string | null | undefined, now = Date.now()): number {
+  if (status === null || !RETRY_AFTER_STATUSES.has(status)) return scheduledMs;
+  const asked = parseRetryAfter(retryAfter, now);
+  if (asked === null) return scheduledMs;
+  return Math.min(Math.max(asked, scheduledMs), 2 * scheduledMs, MAX_RETRY_AFTER_MS);
+}
