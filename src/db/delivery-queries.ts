@@ -18,6 +18,7 @@ export async function loadWebhookForDispatch(db: Db, webhookId: string) {
       .select({
         id: webhooks.id,
         accountId: webhooks.accountId,
+        name: webhooks.name,
         url: webhooks.url,
         secret: webhooks.secret,
         status: webhooks.status,

@@ -34,6 +34,7 @@ import {
 import { idTime, newId, parseDeliveryId } from "../lib/ids";
 import { importSecretKey } from "../lib/secret-box";
 import { deliverOnce, failedBeforeSending } from "./deliver";
+import { emitOperationalEvent } from "./operational-events";
 import { latencyCounters } from "../metrics/counters";
 import { flushIntervalMs, flushUsage } from "../metrics/flush";
 import { meteredExec, meterD1, UsageMeter } from "../metrics/usage-meter";
@@ -480,7 +481,11 @@ export class EndpointDispatcher extends DurableObject<Env> {
     const retries = !result.ok && !finished;
     // 410 Gone: the endpoint says it is gone for good. Disable it at once; what waits here is held.
     const gone = result.responseCode === 410;
-    if (gone) await this.disableWebhook(context.webhook.id, "endpoint answered 410 Gone");
+    const failingFor = await this.trackFailure(result.ok, result.startedAt);
+    if (gone) await this.disableWebhook(context.webhook, "endpoint answered 410 Gone");
+    else if (failingFor >= this.disableAfterMs()) {
+      await this.disableWebhook(context.webhook, `failing continuously for ${Math.round(failingFor / 3_600_000)} h with no success`);
+    }
     const scheduled = retries && !gone ? retryDelayMs(context.webhook.retryConfig as RetryConfig | null, attempt) : null;
     const delay = scheduled === null ? null : honourRetryAfter(scheduled, result.responseCode, result.responseHeaders?.["retry-after"]);
     const nextAttemptAt = delay === null ? null : result.startedAt + result.durationMs + delay;
@@ -502,14 +507,61 @@ export class EndpointDispatcher extends DurableObject<Env> {
     };
     // A delivery that will be retried is recorded at once: its next attempt reads this record.
     this.records.push(outcome);
+    if (retries && !result.ok && nextAttemptAt === null) {
+      await emitOperationalEvent(this.env, this.db, webhook.accountId, "delivery.exhausted", {
+        delivery_id: deliveryId,
+        webhook_id: webhook.id,
+        webhook_name: webhook.name,
+        event_id: event.id,
+        event_type: event.type,
+        attempts: attempt,
+        response_code: result.responseCode,
+        last_error: result.error,
+      });
+    }
     if (!known.buffer || nextAttemptAt !== null || this.records.length >= RECORD_BATCH) await this.flushRecords();
     return nextAttemptAt;
   }
 
-  /** Disables this webhook (recording why) and forgets the cached configuration. */
-  private async disableWebhook(id: string, reason: string): Promise<void> {
-    await this.db.update(webhooks).set({ status: "disabled", disabledReason: reason, updatedAt: Date.now() }).where(eq(webhooks.id, id));
+  /**
+   * Disables this webhook (recording why), forgets the cached configuration
+   * and emits `webhook.disabled` to the account's other webhooks.
+   */
+  private async disableWebhook(webhook: WebhookForDispatch, reason: string): Promise<void> {
+    const now = Date.now();
+    await this.db.update(webhooks).set({ status: "disabled", disabledReason: reason, updatedAt: now }).where(eq(webhooks.id, webhook.id));
     this.webhook = null;
+    await this.ctx.storage.delete("failing_since");
+    await emitOperationalEvent(this.env, this.db, webhook.accountId, "webhook.disabled", {
+      webhook_id: webhook.id,
+      name: webhook.name,
+      url: webhook.url,
+      reason,
+      disabled_at: new Date(now).toISOString(),
+    });
+  }
+
+  /** DISABLE_AFTER_HOURS in ms: how long an endpoint may fail with no success before it is disabled. */
+  private disableAfterMs(): number {
+    return Number(this.env.DISABLE_AFTER_HOURS ?? 120) * 3_600_000;
+  }
+
+  /**
+   * Keeps the time since when the endpoint has failed without a success
+   * (written only on the first failure and on the first success after
+   * failures, so a healthy endpoint costs nothing). Returns how long it has been failing.
+   */
+  private async trackFailure(ok: boolean, at: number): Promise<number> {
+    const since = await this.ctx.storage.get<number>("failing_since");
+    if (ok) {
+      if (since !== undefined) await this.ctx.storage.delete("failing_since");
+      return 0;
+    }
+    if (since === undefined) {
+      await this.ctx.storage.put("failing_since", at);
+      return 0;
+    }
+    return at - since;
   }
 
   /** Writes the buffered attempt records. */

@@ -14,6 +14,7 @@ import { meterD1, UsageMeter } from "../metrics/usage-meter";
 import { webhookMatches } from "./match";
 import { type FilterableEvent, hasPayloadFilters, payloadFiltersMatch } from "./payload-filter";
 import { QueueMessage } from "./messages";
+import { aboutWebhook } from "./operational-events";
 
 type EventRow = typeof events.$inferSelect;
 
@@ -91,7 +92,9 @@ async function planDeliveries(db: Db, batch: EventRow[]): Promise<Map<string, Ha
   const plan = new Map<string, Handover>();
   for (const event of batch) {
     const filterable = lazyFilterable(event);
+    const about = aboutWebhook(event.type, event.data);
     for (const hook of hooks) {
+      if (hook.id === about) continue;
       // Only endpoints that existed when the event was accepted: a late re-run must not widen the audience.
       if (hook.accountId !== event.accountId || hook.createdAt > event.createdAt) continue;
       if (!eventMatchesWebhook(hook, event, filterable)) continue;

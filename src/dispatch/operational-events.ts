@@ -1,0 +1,46 @@
+/**
+ * Operational events: the service's own `webhook.disabled` and
+ * `delivery.exhausted`, stored and announced like any event, and delivered to
+ * the account's webhooks that subscribe to them, never to the webhook they are
+ * about (a disabled endpoint cannot hear that it was disabled; an exhausted
+ * one must not feed itself a loop).
+ */
+import { isoSeconds } from "../delivery/envelope";
+import type { Db } from "../db/client";
+import { events } from "../db/schema";
+import { newId } from "../lib/ids";
+import { eventMessage } from "./messages";
+
+/** The types only the service emits. */
+export type OperationalType = "webhook.disabled" | "delivery.exhausted";
+
+/** Stores an operational event for `accountId` and puts it on the queue (the outbox covers a failed send). */
+export async function emitOperationalEvent(env: Env, db: Db, accountId: string, type: OperationalType, data: Record<string, unknown>): Promise<string> {
+  const now = Date.now();
+  const id = newId("evt");
+  await db.insert(events).values({
+    accountId,
+    id,
+    type,
+    createdAt: now,
+    data: JSON.stringify(data),
+    metadata: JSON.stringify({ operational: true, emitted_at: isoSeconds(now) }),
+    projectId: null,
+    severity: null,
+    status: "pending",
+    idempotencyKey: null,
+  });
+  try {
+    await env.EVENTS_QUEUE.send(eventMessage(accountId, id), { contentType: "json" });
+  } catch (err) {
+    console.warn(`queue send failed for operational event ${id}; the sweeper will retry`, err);
+  }
+  return id;
+}
+
+/** The webhook an operational event is about, which must not receive it. */
+export function aboutWebhook(type: string, data: string): string | null {
+  if (type !== "webhook.disabled" && type !== "delivery.exhausted") return null;
+  const parsed = JSON.parse(data) as { webhook_id?: unknown };
+  return typeof parsed.webhook_id === "string" ? parsed.webhook_id : null;
+}
