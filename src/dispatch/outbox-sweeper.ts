@@ -18,9 +18,12 @@ import { idFloor } from "../lib/ids";
 import { flushUsage } from "../metrics/flush";
 import { meterD1, UsageMeter } from "../metrics/usage-meter";
 import { eventMessage } from "./messages";
+import { applyRetention, type RetentionResult } from "./retention";
 
 /** At most this many events of one account are re-enqueued per sweep; the next sweep takes the rest. */
 const SWEEP_LIMIT = 1000;
+/** Retention runs at most this often. */
+const RETENTION_EVERY_MS = 3_600_000;
 /** How far behind now the watermark always stays. */
 const SKEW_MS = 10 * 60_000;
 
@@ -79,10 +82,20 @@ export class OutboxSweeper extends DurableObject<Env> {
     return stale.length;
   }
 
+  /** Applies retention now (tests, and the hourly run below); returns what was deleted. */
+  async retain(now = Date.now()): Promise<RetentionResult> {
+    this.usage.add("do_requests");
+    const result = await applyRetention(createDb(meterD1(this.env.DB, this.usage)), Number(this.env.RETENTION_DAYS ?? 30), now);
+    await this.ctx.storage.put("retained_at", now);
+    return result;
+  }
+
   override async alarm(): Promise<void> {
     try {
       const n = await this.sweep();
       if (n > 0) console.log(`outbox sweeper re-enqueued ${n} pending event(s)`);
+      const last = (await this.ctx.storage.get<number>("retained_at")) ?? 0;
+      if (Date.now() - last >= RETENTION_EVERY_MS) await this.retain();
     } catch (err) {
       // Never throw out of alarm(): the runtime gives up on an alarm after repeated failures.
       console.error("outbox sweep failed", err);

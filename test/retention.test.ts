@@ -1,0 +1,45 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { deliveryId, idGenerator } from "../src/lib/ids";
+import { call, newAccount, newWebhook, receiverEndpoint } from "./support/helpers";
+
+const DAY = 86_400_000;
+
+async function insertEvent(accountId: string, createdAt: number, status: "pending" | "dispatched") {
+  const id = idGenerator(() => createdAt)("evt");
+  await env.DB.prepare("INSERT INTO events (id, account_id, type, created_at, data, metadata, status) VALUES (?, ?, 'sample.scored', ?, '{}', '{}', ?)")
+    .bind(id, accountId, createdAt, status)
+    .run();
+  return id;
+}
+
+async function insertAttempt(webhookId: string, accountId: string, eventId: string, startedAt: number) {
+  await env.DB.prepare(
+    "INSERT INTO delivery_attempts (webhook_id, delivery_id, attempt, id, account_id, event_id, event_type, status, trigger, started_at, duration_ms) VALUES (?, ?, 1, 'att_x', ?, ?, 'sample.scored', 'succeeded', 'scheduled', ?, 5)",
+  )
+    .bind(webhookId, deliveryId(eventId, webhookId), accountId, eventId, startedAt)
+    .run();
+}
+
+describe("retention", () => {
+  it("deletes attempts and dispatched events older than RETENTION_DAYS, keeps newer ones and anything pending", async () => {
+    const account = await newAccount();
+    const hook = await newWebhook(account.key, { url: receiverEndpoint().url });
+    const now = Date.now();
+    const old = await insertEvent(account.id, now - 40 * DAY, "dispatched");
+    const oldPending = await insertEvent(account.id, now - 40 * DAY, "pending");
+    const recent = await insertEvent(account.id, now - 2 * DAY, "dispatched");
+    await insertAttempt(hook.id, account.id, old, now - 40 * DAY);
+    await insertAttempt(hook.id, account.id, recent, now - 2 * DAY);
+
+    const sweeper = env.SWEEPER.get(env.SWEEPER.idFromName("retention-test"));
+    const result = await sweeper.retain(now);
+    expect(result).toEqual({ attempts: 1, events: 1 });
+    const ids = (await env.DB.prepare("SELECT id FROM events WHERE account_id = ?").bind(account.id).all<{ id: string }>()).results.map((r) => r.id);
+    expect(ids.sort()).toEqual([oldPending, recent].sort());
+    expect((await call("GET", `/v1/deliveries/${deliveryId(old, hook.id)}`, { key: account.key })).status).toBe(404);
+    expect((await call("GET", `/v1/deliveries/${deliveryId(recent, hook.id)}`, { key: account.key })).status).toBe(200);
+    // Nothing more to delete: a second run is a no-op.
+    expect(await sweeper.retain(now)).toEqual({ attempts: 0, events: 0 });
+  });
+});
