@@ -83,7 +83,7 @@ export const events = sqliteTable(
     projectId: text("project_id"),
     severity: text("severity"),
     /** `pending` until fanned out to every matching webhook (the outbox flag). */
-    status: text("status", { enum: ["pending", "dispatched"] }).notNull().default("pending"),
+    status: text("status", { enum: ["pending", "dispatched", "dead_lettered"] }).notNull().default("pending"),
     /** The producer's Idempotency-Key; only keyed events pay for the index below. */
     idempotencyKey: text("idempotency_key"),
   },

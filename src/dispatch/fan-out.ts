@@ -148,8 +148,41 @@ export async function fanOut(env: Env, refs: EventRef[], meter = new UsageMeter(
   return failed;
 }
 
+/** The dead-letter queue's name (wrangler.toml). */
+export const DEAD_LETTER_QUEUE = "rubric-events-dlq";
+
+/**
+ * Messages that failed every retry: their events are marked `dead_lettered`,
+ * so they show in `GET /v1/events?status=dead_lettered` and can be replayed,
+ * and the sweeper leaves them alone. A message is acked only once recorded.
+ */
+async function handleDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const db = createDb(env.DB);
+  for (const message of batch.messages) {
+    const parsed = QueueMessage.safeParse(message.body);
+    if (!parsed.success) {
+      console.error("dropping malformed dead-lettered message", message.id, parsed.error.message);
+      message.ack();
+      continue;
+    }
+    const { account_id: accountId, event_id: eventId } = parsed.data;
+    try {
+      await db
+        .update(events)
+        .set({ status: "dead_lettered" })
+        .where(and(eq(events.accountId, accountId), eq(events.id, eventId), eq(events.status, "pending")));
+      console.error(`event ${eventId} dead-lettered after ${message.attempts} attempt(s)`);
+      message.ack();
+    } catch (err) {
+      console.error(`recording dead-lettered event ${eventId} failed; retrying`, err);
+      message.retry({ delaySeconds: 30 });
+    }
+  }
+}
+
 /** The `queue()` handler: parse, fan out, ack or retry message by message. */
 export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  if (batch.queue === DEAD_LETTER_QUEUE) return handleDeadLetters(batch, env);
   const byEvent = new Map<string, { ref: EventRef; messages: Message<unknown>[] }>();
   for (const message of batch.messages) {
     const parsed = QueueMessage.safeParse(message.body);

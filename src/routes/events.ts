@@ -77,7 +77,7 @@ const listEvents = createRoute({
       type: z.string().max(100).optional(),
       since: z.iso.datetime({ offset: true }).optional(),
       until: z.iso.datetime({ offset: true }).optional(),
-      status: z.enum(["pending", "dispatched"]).optional(),
+      status: z.enum(["pending", "dispatched", "dead_lettered"]).optional(),
     }),
   },
   responses: {
@@ -191,6 +191,10 @@ eventsRouter.openapi(replayEvent, async (c) => {
   if (body.webhook_id && targets.length === 0) throw notFound("Webhook");
   const queued = targets.map((w) => ({ webhook_id: w.id, delivery_id: deliveryId(event.id, w.id) }));
   await Promise.all(queued.map((q) => endpointObject(c.env, q.webhook_id).enqueue([q.delivery_id], "manual")));
+  // A dead-lettered event that is replayed has now been handed over.
+  if (event.status === "dead_lettered") {
+    await db.update(events).set({ status: "dispatched" }).where(and(eq(events.accountId, event.accountId), eq(events.id, event.id)));
+  }
   return c.json({ data: queued }, 202);
 });
 

@@ -34,7 +34,7 @@ export const EventSchema = z
     metadata: JsonObject,
     project_id: z.string().nullable(),
     severity: z.string().nullable(),
-    status: z.enum(["pending", "dispatched"]),
+    status: z.enum(["pending", "dispatched", "dead_lettered"]),
   })
   .openapi("Event");
 

@@ -1,0 +1,35 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { eventMessage } from "../src/dispatch/messages";
+import { idGenerator } from "../src/lib/ids";
+import worker from "../src/index";
+import { call, newAccount, newWebhook, receiverEndpoint, waitForReceived } from "./support/helpers";
+
+describe("dead letters", () => {
+  it("mark the event dead_lettered, list it, leave it to replay, and replay delivers it", async () => {
+    const account = await newAccount();
+    const ep = receiverEndpoint("dlq");
+    const hook = await newWebhook(account.key, { url: ep.url });
+    await env.DB.prepare("UPDATE webhooks SET created_at = 0 WHERE id = ?").bind(hook.id).run();
+    const eventId = idGenerator()("evt");
+    await env.DB.prepare("INSERT INTO events (id, account_id, type, created_at, data, metadata, status) VALUES (?, ?, 'sample.scored', ?, '{}', '{}', 'pending')")
+      .bind(eventId, account.id, Date.now())
+      .run();
+    const batch = createMessageBatch("rubric-events-dlq", [{ id: "d1", timestamp: new Date(), attempts: 11, body: eventMessage(account.id, eventId) }]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env);
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["d1"]);
+
+    const listed = (await call("GET", "/v1/events?status=dead_lettered", { key: account.key })).json.data;
+    expect(listed.map((e: any) => [e.id, e.status])).toEqual([[eventId, "dead_lettered"]]);
+    // The sweeper only looks at pending events.
+    expect(await env.SWEEPER.get(env.SWEEPER.idFromName("dlq-test")).sweep(Date.now() + 3_600_000)).toBe(0);
+
+    const replay = await call("POST", `/v1/events/${eventId}/replay`, { key: account.key, body: {} });
+    expect(replay.status).toBe(202);
+    const [got] = await waitForReceived(ep.name, 1);
+    expect(JSON.parse(got!.body).id).toBe(eventId);
+    expect((await call("GET", `/v1/events/${eventId}`, { key: account.key })).json.status).toBe("dispatched");
+  });
+});
