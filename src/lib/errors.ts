@@ -53,5 +53,9 @@ export class ApiError extends HTTPException {
   }
 }
 
+/** The 422 for failing fields: every issue in `details`, and all of them in the message. */
+export const validationFailed = (issues: FieldIssue[]) =>
+  new ApiError("validation_failed", `Invalid request: ${issues.map((d) => `${d.field} ${d.message}`).join("; ")}`, issues);
+
 /** 404 in the standard shape; also used for other accounts' ids, so they cannot be probed. */
 export const notFound = (what: string) => new ApiError("not_found", `${what} not found`);

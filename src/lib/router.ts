@@ -1,7 +1,7 @@
 /** The router factory every resource uses, so validation failures all look alike. */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../types";
-import { ApiError, type FieldIssue } from "./errors";
+import { type FieldIssue, validationFailed } from "./errors";
 
 /** zod issues → `details` entries with dotted field paths. */
 export function zodDetails(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): FieldIssue[] {
@@ -14,7 +14,7 @@ export const createRouter = () =>
     defaultHook: (result) => {
       if (!result.success) {
         const details = zodDetails(result.error.issues);
-        throw new ApiError("validation_failed", `Invalid request: ${details.map((d) => `${d.field} ${d.message}`).join("; ")}`, details);
+        throw validationFailed(details);
       }
     },
   });

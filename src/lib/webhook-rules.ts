@@ -9,7 +9,7 @@ import type { Db } from "../db/client";
 import { eventTypes } from "../db/schema";
 import { validateTemplates } from "../delivery/templates";
 import { validatePayloadFilters } from "../dispatch/payload-filter";
-import { ApiError, type FieldIssue } from "./errors";
+import { type FieldIssue, validationFailed } from "./errors";
 import { BUILTIN_EVENT_TYPES, isKnownPattern } from "./event-types";
 import { outboundHeaderIssues } from "./outbound-headers";
 import { resolverFromEnv } from "./dns-resolve";
@@ -34,7 +34,7 @@ export async function knownEventTypes(db: Db, accountId: string): Promise<string
 /** A 422 listing every issue, or nothing when there are none. */
 export function throwIfIssues(issues: FieldIssue[]): void {
   if (issues.length) {
-    throw new ApiError("validation_failed", `Invalid request: ${issues.map((d) => `${d.field} ${d.message}`).join("; ")}`, issues);
+    throw validationFailed(issues);
   }
 }
 

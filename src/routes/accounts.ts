@@ -84,7 +84,7 @@ accountsRouter.openapi(createAccount, async (c) => {
 accountsRouter.openapi(listAccounts, async (c) => {
   const { limit, cursor } = c.req.valid("query");
   const rows = await c.var.db.select().from(accounts).where(cursor ? gt(accounts.id, cursor) : undefined).orderBy(asc(accounts.id)).limit(limit + 1);
-  return c.json(page(rows, limit, wire), 200);
+  return c.json(page(rows, limit, wire, (r) => r.id), 200);
 });
 
 async function changeStatus(c: Context<AppEnv>, id: string, status: "active" | "disabled") {

@@ -2,10 +2,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, desc, eq, gte, lt } from "drizzle-orm";
 import { bodyLimit } from "hono/body-limit";
+import type { Db } from "../db/client";
 import { deliveryAttempts, events, webhooks } from "../db/schema";
 import { eventMatchesWebhook, lazyFilterable } from "../dispatch/fan-out";
 import { ApiError, notFound } from "../lib/errors";
 import { deliveryId, idFloor } from "../lib/ids";
+import { page } from "../lib/pagination";
 import { createRouter } from "../lib/router";
 import { apiKeyAuth } from "../middleware/auth";
 import { errorResponses, idParam, PageQuery } from "../schemas/common";
@@ -126,7 +128,7 @@ eventsRouter.openapi(sendBatch, async (c) => {
 });
 
 /** One of the caller's events, or a 404. */
-async function ownEvent(db: Parameters<typeof acceptEvents>[0]["var"]["db"], accountId: string, id: string) {
+async function ownEvent(db: Db, accountId: string, id: string) {
   const row = await db
     .select()
     .from(events)
@@ -153,8 +155,7 @@ eventsRouter.openapi(listEvents, async (c) => {
     )
     .orderBy(desc(events.id))
     .limit(q.limit + 1);
-  const data = rows.slice(0, q.limit).map(eventToWire);
-  return c.json({ data, next_cursor: rows.length > q.limit ? data[data.length - 1]!.id : null }, 200);
+  return c.json(page(rows, q.limit, eventToWire, (r) => r.id), 200);
 });
 
 /** At most this many of the account's webhooks are looked at for one event's deliveries. */

@@ -1,6 +1,6 @@
 /** Operator-only benchmark probes: the runtime's ceilings, measured from inside it. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { ApiError } from "../lib/errors";
+import { validationFailed } from "../lib/errors";
 import { createRouter } from "../lib/router";
 import { urlPolicy, urlRefusal } from "../lib/url-guard";
 import { adminAuth } from "../middleware/auth";
@@ -42,7 +42,7 @@ probeRouter.use("*", adminAuth());
 probeRouter.openapi(probeFetch, async (c) => {
   const { url, count, concurrency } = c.req.valid("json");
   const refusal = urlRefusal(url, urlPolicy(c.env));
-  if (refusal) throw new ApiError("validation_failed", `Invalid request: url ${refusal}`, [{ field: "url", message: refusal }]);
+  if (refusal) throw validationFailed([{ field: "url", message: refusal }]);
   const probe = c.env.ENDPOINT.get(c.env.ENDPOINT.idFromName("probe:fetch"));
   return c.json(await probe.probeFetch(url, count, concurrency), 200);
 });

@@ -3,7 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { isoSeconds } from "../delivery/envelope";
 import { OUTPUT_FORMATS, previewBody } from "../delivery/formats";
 import { isTemplateError, validateTemplates } from "../delivery/templates";
-import { ApiError } from "../lib/errors";
+import { validationFailed } from "../lib/errors";
 import { createRouter } from "../lib/router";
 import { throwIfIssues } from "../lib/webhook-rules";
 import { apiKeyAuth } from "../middleware/auth";
@@ -20,7 +20,7 @@ export async function renderPreview(format: string, templates: unknown, envelope
   try {
     return { format, ...(await previewBody(format, templates, envelope)) };
   } catch (err) {
-    if (isTemplateError(err)) throw new ApiError("validation_failed", `Invalid request: template ${err.message}`, [{ field: "templates", message: err.message }]);
+    if (isTemplateError(err)) throw validationFailed([{ field: "templates", message: err.message }]);
     throw err;
   }
 }

@@ -1,7 +1,8 @@
 /** A webhook's delivery history, its stats, and retrying its failures (webhooks.deliveries, webhooks.retry_failed). */
 import { createRoute, z } from "@hono/zod-openapi";
 import { attemptsSince, latestAttempts } from "../db/delivery-queries";
-import { ApiError } from "../lib/errors";
+import { validationFailed } from "../lib/errors";
+import { page } from "../lib/pagination";
 import { createRouter } from "../lib/router";
 import { apiKeyAuth } from "../middleware/auth";
 import { errorResponses, PageQuery } from "../schemas/common";
@@ -94,8 +95,7 @@ webhookDeliveriesRouter.openapi(listDeliveries, async (c) => {
     sinceMs: q.since ? Date.parse(q.since) : undefined,
     untilMs: q.until ? Date.parse(q.until) : undefined,
   });
-  const data = rows.slice(0, q.limit).map(deliveryToWire);
-  return c.json({ data, next_cursor: rows.length > q.limit ? data[data.length - 1]!.id : null }, 200);
+  return c.json(page(rows, q.limit, deliveryToWire, (r) => r.deliveryId), 200);
 });
 
 webhookDeliveriesRouter.openapi(stats, async (c) => {
@@ -131,7 +131,7 @@ webhookDeliveriesRouter.openapi(retryFailed, async (c) => {
   const sinceMs = Date.parse(since);
   const untilMs = until ? Date.parse(until) : undefined;
   if (untilMs !== undefined && untilMs <= sinceMs) {
-    throw new ApiError("validation_failed", "Invalid request: until must be after since", [{ field: "until", message: "must be after since" }]);
+    throw validationFailed([{ field: "until", message: "must be after since" }]);
   }
   const failed = await latestAttempts(c.var.db, webhook.id, RETRY_FAILED_LIMIT + 1, { status: "failed", sinceMs, untilMs });
   const ids = failed.slice(0, RETRY_FAILED_LIMIT).map((r) => r.deliveryId);

@@ -127,7 +127,7 @@ webhooksRouter.openapi(listWebhooks, async (c) => {
     .where(and(eq(webhooks.accountId, c.var.principal.accountId), cursor ? gt(webhooks.id, cursor) : undefined))
     .orderBy(asc(webhooks.id))
     .limit(limit + 1);
-  return c.json(page(rows, limit, webhookToWire), 200);
+  return c.json(page(rows, limit, webhookToWire, (r) => r.id), 200);
 });
 
 webhooksRouter.openapi(getWebhook, async (c) => c.json(webhookToWire(await ownWebhook(c, c.req.valid("param").id)), 200));
