@@ -2,9 +2,8 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { eventMessage } from "../src/dispatch/messages";
-import { idGenerator } from "../src/lib/ids";
 import worker from "../src/index";
-import { call, newAccount, newWebhook, receiverEndpoint, waitForReceived } from "./support/helpers";
+import { call, insertEvent, newAccount, newWebhook, receiverEndpoint, waitForReceived } from "./support/helpers";
 
 describe("dead letters", () => {
   it("mark the event dead_lettered, list it, leave it to replay, and replay delivers it", async () => {
@@ -12,10 +11,7 @@ describe("dead letters", () => {
     const ep = receiverEndpoint("dlq");
     const hook = await newWebhook(account.key, { url: ep.url });
     await env.DB.prepare("UPDATE webhooks SET created_at = 0 WHERE id = ?").bind(hook.id).run();
-    const eventId = idGenerator()("evt");
-    await env.DB.prepare("INSERT INTO events (id, account_id, type, created_at, data, metadata, status) VALUES (?, ?, 'sample.scored', ?, '{}', '{}', 'pending')")
-      .bind(eventId, account.id, Date.now())
-      .run();
+    const eventId = await insertEvent(account.id);
     const batch = createMessageBatch("rubric-events-dlq", [{ id: "d1", timestamp: new Date(), attempts: 11, body: eventMessage(account.id, eventId) }]);
     const ctx = createExecutionContext();
     await worker.queue(batch, env);

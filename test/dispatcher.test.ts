@@ -1,16 +1,9 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { deliveryId, idGenerator, idFloor } from "../src/lib/ids";
-import { call, newAccount, newWebhook, plan, receiverEndpoint, received, waitFor, waitForReceived } from "./support/helpers";
+import { deliveryId, idFloor } from "../src/lib/ids";
+import { call, insertEvent, newAccount, newWebhook, plan, receiverEndpoint, received, waitFor, waitForReceived } from "./support/helpers";
 
-async function insertEvent(accountId: string, createdAt: number, status: "pending" | "dispatched") {
-  const id = idGenerator(() => createdAt)("evt");
-  await env.DB.prepare("INSERT INTO events (id, account_id, type, created_at, data, metadata, status) VALUES (?, ?, 'sample.scored', ?, '{}', '{}', ?)")
-    .bind(id, accountId, createdAt, status)
-    .run();
-  return id;
-}
 
 describe("EndpointDispatcher", () => {
   it("hands a slow endpoint's work to its stored queue instead of holding the caller, and still delivers in order", async () => {
@@ -21,7 +14,7 @@ describe("EndpointDispatcher", () => {
     await env.DB.prepare("UPDATE webhooks SET created_at = 0 WHERE id = ?").bind(hook.id).run();
     const now = Date.now();
     // Handed straight to the object here, so the outbox has nothing to do with them.
-    const events = [await insertEvent(account.id, now, "dispatched"), await insertEvent(account.id, now + 1, "dispatched"), await insertEvent(account.id, now + 2, "dispatched")];
+    const events = [await insertEvent(account.id, { createdAt: now, status: "dispatched" }), await insertEvent(account.id, { createdAt: now + 1, status: "dispatched" }), await insertEvent(account.id, { createdAt: now + 2, status: "dispatched" })];
     const stub = env.ENDPOINT.get(env.ENDPOINT.idFromName(hook.id));
 
     await stub.enqueue(events.map((e) => deliveryId(e, hook.id)));
@@ -42,7 +35,7 @@ describe("EndpointDispatcher", () => {
     const ep = receiverEndpoint("once");
     const hook = await newWebhook(account.key, { url: ep.url });
     await env.DB.prepare("UPDATE webhooks SET created_at = 0 WHERE id = ?").bind(hook.id).run();
-    const event = await insertEvent(account.id, Date.now(), "dispatched");
+    const event = await insertEvent(account.id, { createdAt: Date.now(), status: "dispatched" });
     const stub = env.ENDPOINT.get(env.ENDPOINT.idFromName(hook.id));
     await stub.enqueue([deliveryId(event, hook.id)]);
     await stub.enqueue([deliveryId(event, hook.id)]);
@@ -61,7 +54,7 @@ describe("EndpointDispatcher", () => {
     await env.DB.prepare("UPDATE webhooks SET created_at = 0 WHERE id = ?").bind(hook.id).run();
     const now = Date.now();
     const events = [];
-    for (let i = 0; i < 6; i++) events.push(await insertEvent(account.id, now + i, "dispatched"));
+    for (let i = 0; i < 6; i++) events.push(await insertEvent(account.id, { createdAt: now + i, status: "dispatched" }));
     const stub = env.ENDPOINT.get(env.ENDPOINT.idFromName(hook.id));
     const before = (await call("GET", "/v1/metrics", { key: account.key })).json.billable_operations.do_rows_written;
     await Promise.all([
@@ -89,8 +82,8 @@ describe("OutboxSweeper watermark", () => {
     const account = await newAccount();
     const sweeper = env.SWEEPER.get(env.SWEEPER.idFromName("watermark-test"));
     const now = Date.now();
-    const old = await insertEvent(account.id, now - 3_600_000, "pending");
-    await insertEvent(account.id, now - 3_500_000, "dispatched");
+    const old = await insertEvent(account.id, { createdAt: now - 3_600_000, status: "pending" });
+    await insertEvent(account.id, { createdAt: now - 3_500_000, status: "dispatched" });
     expect(await sweeper.sweep(now)).toBe(1);
     const watermark = () => runInDurableObject(sweeper, (_o, state) => state.storage.get<string>("watermark"));
     // Held at the oldest event still pending.
@@ -99,7 +92,7 @@ describe("OutboxSweeper watermark", () => {
     expect(await sweeper.sweep(now)).toBe(0);
     expect(await watermark()).toBe(idFloor("evt", now - 600_000));
     // A producer whose clock runs 5 minutes behind is still within reach.
-    await insertEvent(account.id, now - 300_000, "pending");
+    await insertEvent(account.id, { createdAt: now - 300_000, status: "pending" });
     expect(await sweeper.sweep(now)).toBe(1);
   });
 });

@@ -4,17 +4,7 @@ import worker from "../src/index";
 import { describe, expect, it } from "vitest";
 import { fanOut } from "../src/dispatch/fan-out";
 import { eventMessage } from "../src/dispatch/messages";
-import { idGenerator } from "../src/lib/ids";
-import { newAccount, newWebhook, receiverEndpoint, received, waitFor, waitForReceived } from "./support/helpers";
-
-/** Writes an event straight into the outbox, as if its queue message had been lost. */
-async function insertPendingEvent(accountId: string, type = "sample.scored", createdAt = Date.now() - 60_000) {
-  const id = idGenerator(() => createdAt)("evt");
-  await env.DB.prepare("INSERT INTO events (id, account_id, type, created_at, data, metadata, status) VALUES (?, ?, ?, ?, ?, '{}', 'pending')")
-    .bind(id, accountId, type, createdAt, JSON.stringify({ lost: true }))
-    .run();
-  return id;
-}
+import { insertEvent, newAccount, newWebhook, receiverEndpoint, received, waitFor, waitForReceived } from "./support/helpers";
 
 const status = async (eventId: string) => (await env.DB.prepare("SELECT status FROM events WHERE id = ?").bind(eventId).first<{ status: string }>())!.status;
 
@@ -23,7 +13,7 @@ describe("the outbox", () => {
     const account = await newAccount();
     const ep = receiverEndpoint("lost");
     const hook = await newWebhook(account.key, { url: ep.url });
-    const eventId = await insertPendingEvent(account.id, "sample.scored", Date.now() + 0);
+    const eventId = await insertEvent(account.id, { data: { lost: true } });
     // The webhook must predate the event; move it back in time.
     await env.DB.prepare("UPDATE webhooks SET created_at = created_at - 120000 WHERE id = ?").bind(hook.id).run();
     expect(await status(eventId)).toBe("pending");
@@ -45,7 +35,7 @@ describe("the outbox", () => {
     const ep = receiverEndpoint("dup");
     const hook = await newWebhook(account.key, { url: ep.url });
     await env.DB.prepare("UPDATE webhooks SET created_at = 0 WHERE id = ?").bind(hook.id).run();
-    const eventId = await insertPendingEvent(account.id);
+    const eventId = await insertEvent(account.id, { createdAt: Date.now() - 60_000, data: { lost: true } });
     // Two consumers race on duplicate messages, and the event is reset to pending as if the first run died.
     const ref = { accountId: account.id, eventId };
     await Promise.all([fanOut(env, [ref]), fanOut(env, [ref])]);
@@ -60,7 +50,7 @@ describe("the outbox", () => {
 
   it("does not deliver an event to a webhook created after it", async () => {
     const account = await newAccount();
-    const eventId = await insertPendingEvent(account.id);
+    const eventId = await insertEvent(account.id, { createdAt: Date.now() - 60_000, data: { lost: true } });
     const ep = receiverEndpoint("late");
     await newWebhook(account.key, { url: ep.url });
     await fanOut(env, [{ accountId: account.id, eventId }]);
@@ -71,7 +61,7 @@ describe("the outbox", () => {
 
   it("consumer acks processed and malformed messages", async () => {
     const account = await newAccount();
-    const eventId = await insertPendingEvent(account.id);
+    const eventId = await insertEvent(account.id, { createdAt: Date.now() - 60_000, data: { lost: true } });
     const batch = createMessageBatch("rubric-events", [
       { id: "m1", timestamp: new Date(), attempts: 1, body: eventMessage(account.id, eventId) },
       { id: "m2", timestamp: new Date(), attempts: 1, body: { v: 1, kind: "event", account_id: account.id, event_id: "not-an-id" } },

@@ -1,17 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { deliveryId, idGenerator } from "../src/lib/ids";
-import { call, newAccount, newWebhook, receiverEndpoint } from "./support/helpers";
+import { deliveryId } from "../src/lib/ids";
+import { call, insertEvent, newAccount, newWebhook, receiverEndpoint } from "./support/helpers";
 
 const DAY = 86_400_000;
 
-async function insertEvent(accountId: string, createdAt: number, status: "pending" | "dispatched") {
-  const id = idGenerator(() => createdAt)("evt");
-  await env.DB.prepare("INSERT INTO events (id, account_id, type, created_at, data, metadata, status) VALUES (?, ?, 'sample.scored', ?, '{}', '{}', ?)")
-    .bind(id, accountId, createdAt, status)
-    .run();
-  return id;
-}
 
 async function insertAttempt(webhookId: string, accountId: string, eventId: string, startedAt: number) {
   await env.DB.prepare(
@@ -26,9 +19,9 @@ describe("retention", () => {
     const account = await newAccount();
     const hook = await newWebhook(account.key, { url: receiverEndpoint().url });
     const now = Date.now();
-    const old = await insertEvent(account.id, now - 40 * DAY, "dispatched");
-    const oldPending = await insertEvent(account.id, now - 40 * DAY, "pending");
-    const recent = await insertEvent(account.id, now - 2 * DAY, "dispatched");
+    const old = await insertEvent(account.id, { createdAt: now - 40 * DAY, status: "dispatched" });
+    const oldPending = await insertEvent(account.id, { createdAt: now - 40 * DAY, status: "pending" });
+    const recent = await insertEvent(account.id, { createdAt: now - 2 * DAY, status: "dispatched" });
     await insertAttempt(hook.id, account.id, old, now - 40 * DAY);
     await insertAttempt(hook.id, account.id, recent, now - 2 * DAY);
 

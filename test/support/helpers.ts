@@ -1,5 +1,6 @@
 // Helpers for workers-pool tests: call the Worker, make accounts and webhooks, talk to the receiver.
 import { env, exports } from "cloudflare:workers";
+import { idGenerator } from "../../src/lib/ids";
 
 export const ADMIN = { Authorization: `Bearer ${env.ADMIN_TOKEN}` };
 
@@ -82,3 +83,19 @@ export const waitForReceived = (name: string, n: number, timeoutMs = 10_000) =>
     const got = await received(name);
     return got.length >= n ? got : null;
   }, timeoutMs, `${n} deliveries at ${name}`);
+
+/**
+ * Writes an event row straight into D1, bypassing ingest and the queue (as if
+ * its message were lost, or to hand it to an object directly). Returns its id.
+ */
+export async function insertEvent(
+  accountId: string,
+  opts: { createdAt?: number; status?: "pending" | "dispatched" | "dead_lettered"; type?: string; data?: unknown } = {},
+) {
+  const createdAt = opts.createdAt ?? Date.now();
+  const id = idGenerator(() => createdAt)("evt");
+  await env.DB.prepare("INSERT INTO events (id, account_id, type, created_at, data, metadata, status) VALUES (?, ?, ?, ?, ?, '{}', ?)")
+    .bind(id, accountId, opts.type ?? "sample.scored", createdAt, JSON.stringify(opts.data ?? {}), opts.status ?? "pending")
+    .run();
+  return id;
+}
