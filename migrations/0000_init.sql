@@ -103,6 +103,8 @@ CREATE TABLE `webhooks` (
 	`filters` text,
 	`retry_config` text,
 	`ordering` text DEFAULT 'fifo' NOT NULL,
+	`max_in_flight` integer DEFAULT 6 NOT NULL,
+	`rate_limit_per_second` integer,
 	`timeout_ms` integer DEFAULT 10000 NOT NULL,
 	`format` text DEFAULT 'json' NOT NULL,
 	`templates` text,

@@ -61,6 +61,8 @@ describe("webhooks", () => {
       url: ep.url,
       status: "active",
       ordering: "fifo",
+      max_in_flight: 6,
+      rate_limit_per_second: null,
       timeout_ms: 10000,
       format: "json",
       filters: { projects: ["patient-triage", "symptom-checker"], severity: ["high", "critical"] },
@@ -124,6 +126,10 @@ describe("webhooks", () => {
     ["timeout too short", { timeout_ms: 10 }, "timeout_ms"],
     ["timeout too long", { timeout_ms: 60_000 }, "timeout_ms"],
     ["unknown ordering", { ordering: "random" }, "ordering"],
+    ["max_in_flight above 6", { max_in_flight: 7 }, "max_in_flight"],
+    ["max_in_flight zero", { max_in_flight: 0 }, "max_in_flight"],
+    ["rate limit zero", { rate_limit_per_second: 0 }, "rate_limit_per_second"],
+    ["rate limit fractional", { rate_limit_per_second: 1.5 }, "rate_limit_per_second"],
     ["unknown top-level field", { colour: "red" }, "(body)"],
   ];
 

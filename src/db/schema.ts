@@ -45,6 +45,10 @@ export const webhooks = sqliteTable(
     filters: text("filters", { mode: "json" }).$type<Record<string, unknown>>(),
     retryConfig: text("retry_config", { mode: "json" }).$type<Record<string, unknown>>(),
     ordering: text("ordering", { enum: ["fifo", "parallel"] }).notNull().default("fifo"),
+    /** Parallel mode: at most this many attempts in flight at once (1–6). */
+    maxInFlight: integer("max_in_flight").notNull().default(6),
+    /** Attempts started per second at most (null: no limit); excess deliveries wait. */
+    rateLimitPerSecond: integer("rate_limit_per_second"),
     timeoutMs: integer("timeout_ms").notNull().default(10_000),
     format: text("format").notNull().default("json"),
     /** Event type (or pattern) → template object, for formats other than `json`. */

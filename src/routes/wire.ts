@@ -19,6 +19,8 @@ export function webhookToWire(w: InferSelectModel<typeof webhooks>) {
     filters: w.filters ?? null,
     retry_config: w.retryConfig ?? null,
     ordering: w.ordering,
+    max_in_flight: w.maxInFlight,
+    rate_limit_per_second: w.rateLimitPerSecond,
     timeout_ms: w.timeoutMs,
     format: w.format,
     templates: w.templates ?? null,
