@@ -40,6 +40,7 @@ CREATE TABLE `delivery_attempts` (
 	PRIMARY KEY(`webhook_id`, `delivery_id`, `attempt`)
 ) WITHOUT ROWID;
 --> statement-breakpoint
+CREATE INDEX `attempts_retry_due` ON `delivery_attempts` (`next_attempt_at`) WHERE "delivery_attempts"."status" = 'retrying';--> statement-breakpoint
 CREATE TABLE `event_types` (
 	`account_id` text NOT NULL,
 	`name` text NOT NULL,

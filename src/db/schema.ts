@@ -141,7 +141,12 @@ export const deliveryAttempts = sqliteTable(
     error: text("error"),
     nextAttemptAt: integer("next_attempt_at"),
   },
-  (t) => [primaryKey({ columns: [t.webhookId, t.deliveryId, t.attempt] })],
+  (t) => [
+    primaryKey({ columns: [t.webhookId, t.deliveryId, t.attempt] }),
+    // The sweeper finds retries that are overdue (their object lost them). Partial: a
+    // first-try success writes no index entry, only attempts that schedule a retry do.
+    index("attempts_retry_due").on(t.nextAttemptAt).where(sql`${t.status} = 'retrying'`),
+  ],
 );
 
 /**
