@@ -158,3 +158,32 @@ export const usageCounters = sqliteTable("usage_counters", {
   accountId: text("account_id").primaryKey(),
   ...Object.fromEntries(COUNTER_NAMES.map((name) => [name, integer(name).notNull().default(0)])),
 } as { accountId: ReturnType<typeof text> } & Record<CounterName, ReturnType<typeof integer>>);
+
+/**
+ * Portal links: one-time URLs that open the dashboard for an account without
+ * its API key (routes/portal-links.ts). The token is stored as SHA-256 only
+ * and consumed on first open; the session it opens lasts until `expires_at`
+ * and ends when the link is revoked. Each link has its own API key (scoped
+ * down: read-only links get `webhooks:read` only), sealed with ENCRYPTION_KEY,
+ * so the portal acts through the API exactly as a key would.
+ */
+export const portalLinks = sqliteTable(
+  "portal_links",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    tokenHash: text("token_hash").notNull().unique(),
+    /** The link's own key (api_keys.id), revoked with the link. */
+    keyId: text("key_id").notNull(),
+    /** That key, sealed (lib/secret-box.ts); never plaintext. */
+    sealedKey: text("sealed_key").notNull(),
+    /** Null: every webhook of the account. */
+    webhookIds: text("webhook_ids", { mode: "json" }).$type<string[]>(),
+    readOnly: integer("read_only", { mode: "boolean" }).notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    consumedAt: integer("consumed_at"),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [index("portal_links_account").on(t.accountId, t.id)],
+);
