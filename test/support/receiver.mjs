@@ -19,9 +19,52 @@
 //                                stopping as soon as the client goes away
 //   trickle_ms: T                answer `status`, then send one byte every T ms until the client goes away
 //   close_mid_response: true     write the headers (Content-Length 1000) and part of the body, then destroy the socket
+//
+// Random transient failures (for chaos tests), on top of the fields above:
+//   fail_rate: p                 each delivery fails with probability p (0–1), answered `fail_status`
+//                                (default 500), or dropped mid-answer as close_mid_response does if
+//                                `fail_close: true` (then the record says `answered: <status>` like any dropped
+//                                answer; its /_stats entry has `finished: false`)
+//   fail_seed: n                 seeds the PRNG (mulberry32, default 1): the same arrival order gives the
+//                                same decisions, so a failing run can be replayed
+//   fail_cap: n                  a delivery (keyed by X-Rubric-Delivery-Id, else by <name>) never fails more
+//                                than n times in a row (default 3): with a retry budget above n every
+//                                delivery ends up succeeding
+// Retry-After as an HTTP date (the `headers` field covers the seconds form):
+//   retry_after_in_ms: N         every answer carries `Retry-After: <HTTP date>` of the first whole second
+//                                at least N ms after the request arrived; the record keeps it as `retry_after`
 import http from "node:http";
 
 const CHUNK = Buffer.alloc(64 * 1024, "x");
+
+/** mulberry32: a tiny seeded PRNG returning floats in [0, 1). */
+function seededRandom(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Whether this delivery fails at random under `plan.fail_rate`: a seeded draw,
+ * but never more than `fail_cap` failures in a row for one delivery.
+ */
+function randomFailure(plan, key) {
+  if (!plan.fail_rate) return false;
+  plan._random ??= seededRandom(plan.fail_seed ?? 1);
+  plan._streaks ??= new Map();
+  const streak = plan._streaks.get(key) ?? 0;
+  const fail = plan._random() < plan.fail_rate && streak < (plan.fail_cap ?? 3);
+  plan._streaks.set(key, fail ? streak + 1 : 0);
+  return fail;
+}
+
+/** The HTTP date of the first whole second at least `ms` from now. */
+const retryAfterDate = (ms) => new Date(Math.ceil((Date.now() + ms) / 1000) * 1000).toUTCString();
 
 /** Starts the receiver; resolves to {port, url, close, received(name), stats(name)}. */
 export async function startReceiver({ port = 0 } = {}) {
@@ -90,9 +133,14 @@ export async function startReceiver({ port = 0 } = {}) {
       const plan = plans.get(name) ?? { seen: 0 };
       plan.seen += 1;
       plans.set(name, plan);
-      const failing = plan.fail_times !== undefined && plan.seen <= plan.fail_times;
-      const status = failing ? (plan.fail_status ?? 500) : (plan.status ?? 200);
+      const counted = plan.fail_times !== undefined && plan.seen <= plan.fail_times;
+      const random = !counted && randomFailure(plan, req.headers["x-rubric-delivery-id"] ?? name);
+      const failing = counted || random;
+      // A random failure that drops the connection starts out as a normal answer.
+      const status = failing && !(random && plan.fail_close) ? (plan.fail_status ?? 500) : (plan.status ?? 200);
       const record = { headers: req.headers, body, received_at: Date.now(), answered: status };
+      const headers = { ...(plan.headers ?? {}) };
+      if (plan.retry_after_in_ms !== undefined) headers["retry-after"] = record.retry_after = retryAfterDate(plan.retry_after_in_ms);
       list(name).push(record);
       const stat = track(name, res);
 
@@ -100,11 +148,11 @@ export async function startReceiver({ port = 0 } = {}) {
         if (gone(res, stat)) return;
         if (plan.hang) return; // the connection stays open until the client gives up
         if (plan.stream_bytes !== undefined) {
-          res.writeHead(status, { "content-type": "application/octet-stream", "content-length": String(plan.stream_bytes), ...(plan.headers ?? {}) });
+          res.writeHead(status, { "content-type": "application/octet-stream", "content-length": String(plan.stream_bytes), ...headers });
           return stream(res, stat, plan.stream_bytes);
         }
         if (plan.trickle_ms !== undefined) {
-          res.writeHead(status, { "content-type": "text/plain", ...(plan.headers ?? {}) });
+          res.writeHead(status, { "content-type": "text/plain", ...headers });
           res.flushHeaders();
           const timer = setInterval(() => {
             if (gone(res, stat)) return clearInterval(timer);
@@ -114,16 +162,16 @@ export async function startReceiver({ port = 0 } = {}) {
           res.on("close", () => clearInterval(timer));
           return;
         }
-        if (plan.close_mid_response) {
+        if (plan.close_mid_response || (random && plan.fail_close)) {
           const part = "partial answer, then the connection drops";
-          res.writeHead(status, { "content-type": "text/plain", "content-length": "1000", ...(plan.headers ?? {}) });
+          res.writeHead(status, { "content-type": "text/plain", "content-length": "1000", ...headers });
           stat.bytes_written += part.length;
           res.write(part);
           setTimeout(() => req.socket.destroy(), 50);
           return;
         }
         const text = plan.body ?? (failing ? "failing as planned" : "ok");
-        res.writeHead(status, { "content-type": "text/plain", ...(plan.headers ?? {}) });
+        res.writeHead(status, { "content-type": "text/plain", ...headers });
         stat.bytes_written += Buffer.byteLength(text);
         res.end(text);
       };
