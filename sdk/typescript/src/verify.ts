@@ -1,0 +1,185 @@
+/**
+ * Verifying a delivery on the receiver's side, as the seed's verify_webhook.py
+ * does, plus Standard Webhooks. Two schemes can be present; a delivery is
+ * genuine when either verifies:
+ *
+ * - `X-Rubric-Signature: sha256=<hex>` of `"{X-Rubric-Timestamp}.{body}"`,
+ *   keyed by the UTF-8 bytes of the whole secret (`whsec_…` included);
+ * - `webhook-signature: v1,<base64> [v1,<base64> …]` of
+ *   `"{webhook-id}.{webhook-timestamp}.{body}"`, keyed by the base64-decoded
+ *   part of the secret after `whsec_`. During a secret rotation it carries one
+ *   signature per live secret.
+ *
+ * The timestamp must be within `toleranceSeconds` (300) of now, and every
+ * signature comparison is constant-time.
+ */
+import { concat, fromBase64, fromHex, hmacSha256, timingSafeEqual, utf8 } from "./encoding.js";
+import { RubricError } from "./errors.js";
+
+/** Why a delivery was refused. */
+export type WebhookVerificationReason =
+  /** No complete set of signature headers (signature, timestamp, and for Standard Webhooks the id). */
+  | "missing_headers"
+  /** The timestamp is not whole Unix seconds. */
+  | "invalid_timestamp"
+  /** The timestamp is more than the tolerance in the past (a replay, or a very late retry of a captured request). */
+  | "timestamp_too_old"
+  /** The timestamp is more than the tolerance in the future. */
+  | "timestamp_too_new"
+  /** No signature in the headers has a recognised form (`sha256=<hex>`, `v1,<base64>`). */
+  | "malformed_signature"
+  /** Signatures are well formed but none matches the body with any of the secrets. */
+  | "signature_mismatch"
+  /** The secret is empty or not a string. */
+  | "invalid_secret"
+  /** The signature is valid but the body is not JSON. */
+  | "invalid_payload";
+
+/** Thrown by {@link verifyWebhook}; `reason` says why, for logs and metrics (never tell the sender). */
+export class WebhookVerificationError extends RubricError {
+  constructor(
+    readonly reason: WebhookVerificationReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Request headers in any common shape: `Headers`, Node's `IncomingHttpHeaders`, or a plain record. */
+export type HeadersLike = Headers | Record<string, string | string[] | undefined>;
+
+export interface VerifyOptions {
+  /** Largest accepted distance between the timestamp and now, in seconds (default 300, as the seed). */
+  toleranceSeconds?: number;
+  /** "Now", for tests (ms since the epoch or a Date; default the clock). */
+  now?: number | Date;
+}
+
+/** The envelope a `json`-format webhook delivers (the seed's "Webhook Payload Format"). */
+export interface WebhookEvent<Data = Record<string, unknown>> {
+  id: string;
+  type: string;
+  created_at: string;
+  data: Data;
+  metadata: Record<string, unknown>;
+}
+
+/** One scheme's headers, as found. */
+interface Scheme {
+  name: string;
+  timestamp: string;
+  signatures: string[];
+  /** Which of the `signatures` this scheme understands, decoded; `null` for foreign ones. */
+  decode: (signature: string) => Uint8Array | null;
+  /** The expected signature for one secret, or `null` when the secret cannot key this scheme. */
+  expected: (secret: string, body: Uint8Array) => Promise<Uint8Array | null>;
+}
+
+/**
+ * Verifies a delivery's signature and timestamp and returns the parsed body.
+ * Pass the raw body exactly as received (string or bytes: not re-serialised
+ * JSON), the request headers, and the endpoint's secret, or several secrets
+ * while rotating.
+ * @throws {WebhookVerificationError} with a `reason` when the delivery is not genuine or not fresh
+ */
+export async function verifyWebhook<T = WebhookEvent>(
+  payload: string | Uint8Array | ArrayBuffer,
+  headers: HeadersLike,
+  secret: string | readonly string[],
+  options: VerifyOptions = {},
+): Promise<T> {
+  const secrets = typeof secret === "string" ? [secret] : [...secret];
+  if (secrets.length === 0 || secrets.some((s) => typeof s !== "string" || s.length === 0)) {
+    throw new WebhookVerificationError("invalid_secret", "the webhook secret must be a non-empty string");
+  }
+  const body = typeof payload === "string" ? utf8(payload) : payload instanceof Uint8Array ? payload : new Uint8Array(payload);
+  const schemes = findSchemes(headers);
+  if (schemes.length === 0) {
+    throw new WebhookVerificationError("missing_headers", "no X-Rubric-Signature/X-Rubric-Timestamp or webhook-id/webhook-timestamp/webhook-signature headers");
+  }
+  const nowMs = options.now === undefined ? Date.now() : +options.now;
+  const tolerance = options.toleranceSeconds ?? 300;
+
+  let failure: WebhookVerificationError | undefined;
+  for (const scheme of schemes) {
+    try {
+      await check(scheme, body, secrets, nowMs, tolerance);
+      failure = undefined;
+      break;
+    } catch (err) {
+      if (!(err instanceof WebhookVerificationError)) throw err;
+      failure ??= err;
+    }
+  }
+  if (failure) throw failure;
+
+  try {
+    return JSON.parse(new TextDecoder().decode(body)) as T;
+  } catch {
+    throw new WebhookVerificationError("invalid_payload", "the signature is valid but the body is not JSON");
+  }
+}
+
+async function check(scheme: Scheme, body: Uint8Array, secrets: string[], nowMs: number, tolerance: number) {
+  if (!/^\d{1,15}$/.test(scheme.timestamp)) {
+    throw new WebhookVerificationError("invalid_timestamp", `${scheme.name}: the timestamp is not Unix seconds`);
+  }
+  const age = nowMs / 1000 - Number(scheme.timestamp);
+  if (age > tolerance) throw new WebhookVerificationError("timestamp_too_old", `${scheme.name}: the timestamp is ${Math.round(age)} s old (tolerance ${tolerance} s)`);
+  if (-age > tolerance) throw new WebhookVerificationError("timestamp_too_new", `${scheme.name}: the timestamp is ${Math.round(-age)} s in the future (tolerance ${tolerance} s)`);
+
+  const given = scheme.signatures.map(scheme.decode).filter((s): s is Uint8Array => s !== null);
+  if (given.length === 0) throw new WebhookVerificationError("malformed_signature", `${scheme.name}: no signature in a recognised form`);
+  for (const secret of secrets) {
+    const expected = await scheme.expected(secret, body);
+    if (!expected) continue;
+    // Compare against every given signature (no early exit on a match's position).
+    let ok = false;
+    for (const sig of given) ok = timingSafeEqual(sig, expected) || ok;
+    if (ok) return;
+  }
+  throw new WebhookVerificationError("signature_mismatch", `${scheme.name}: no signature matches the body`);
+}
+
+/** The schemes whose headers are all present, Standard Webhooks first (it carries both secrets during a rotation). */
+function findSchemes(headers: HeadersLike): Scheme[] {
+  const get = headerGetter(headers);
+  const schemes: Scheme[] = [];
+  const [id, swTimestamp, swSignature] = [get("webhook-id"), get("webhook-timestamp"), get("webhook-signature")];
+  if (id && swTimestamp && swSignature) {
+    schemes.push({
+      name: "webhook-signature",
+      timestamp: swTimestamp,
+      signatures: swSignature.split(/\s+/).filter(Boolean),
+      decode: (s) => (s.startsWith("v1,") ? fromBase64(s.slice(3)) : null),
+      expected: async (secret, body) => {
+        const key = fromBase64(secret.startsWith("whsec_") ? secret.slice(6) : secret);
+        return key ? hmacSha256(key, concat(utf8(`${id}.${swTimestamp}.`), body)) : null;
+      },
+    });
+  }
+  const [timestamp, signature] = [get("x-rubric-timestamp"), get("x-rubric-signature")];
+  if (timestamp && signature) {
+    schemes.push({
+      name: "X-Rubric-Signature",
+      timestamp,
+      signatures: signature.split(/[\s,]+/).filter(Boolean),
+      decode: (s) => (s.startsWith("sha256=") ? fromHex(s.slice(7)) : null),
+      expected: (secret, body) => hmacSha256(utf8(secret), concat(utf8(`${timestamp}.`), body)),
+    });
+  }
+  return schemes;
+}
+
+/** Case-insensitive header lookup over every {@link HeadersLike} shape; repeated headers are joined with a space. */
+function headerGetter(headers: HeadersLike): (name: string) => string | undefined {
+  if (typeof (headers as Headers).get === "function" && typeof (headers as Headers).forEach === "function") {
+    return (name) => (headers as Headers).get(name)?.trim() || undefined;
+  }
+  const lower = new Map<string, string>();
+  for (const [key, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    lower.set(key.toLowerCase(), (Array.isArray(value) ? value.join(" ") : String(value)).trim());
+  }
+  return (name) => lower.get(name) || undefined;
+}
