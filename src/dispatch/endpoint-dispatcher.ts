@@ -34,6 +34,7 @@ import {
 import { idTime, newId, parseDeliveryId } from "../lib/ids";
 import { importSecretKey } from "../lib/secret-box";
 import { deliverOnce, failedBeforeSending } from "./deliver";
+import { inLanes, Pacer } from "./lanes";
 import { emitOperationalEvent } from "./operational-events";
 import { latencyCounters } from "../metrics/counters";
 import { flushIntervalMs, flushUsage } from "../metrics/flush";
@@ -58,9 +59,16 @@ interface QueueRow extends Record<string, SqlStorageValue> {
 
 /** Deliveries being sent inline; `stored` once they were handed to the SQLite queue. */
 interface InlineJob {
+  /** Not started yet, in order. */
   ids: string[];
+  /** Started and not finished (one in FIFO mode, up to max_in_flight in parallel mode). */
+  inFlight: Set<string>;
   trigger: Trigger;
   stored: boolean;
+  /** Set the moment no lane will take another id: from then on, nobody may join. */
+  closed: boolean;
+  /** Finished after the job was stored: their queue rows go once their records are written. */
+  finished: string[];
   /** Events the caller already had, by id: no D1 read to send them. */
   events: Map<string, EventSnapshot>;
   /** The latest attempt of each delivery, read once for the whole job. */
@@ -76,6 +84,15 @@ const RECORD_BATCH = 50;
 /** Stored deliveries are sent in chunks of at most this many (one read for all of them). */
 const DRAIN_CHUNK = 50;
 
+/**
+ * Stored deliveries sent per chunk: fewer under a rate limit, so a chunk
+ * takes at most ~10 s and stays well inside the alarm's lease.
+ */
+/** Attempts in flight at once: one in FIFO mode, max_in_flight in parallel mode. */
+const lanesOf = (webhook: WebhookForDispatch | null) => (webhook?.ordering === "parallel" ? webhook.maxInFlight : 1);
+
+const chunkSize = (perSecond: number | null | undefined) => (perSecond ? Math.min(DRAIN_CHUNK, Math.max(1, perSecond * 10)) : DRAIN_CHUNK);
+
 export class EndpointDispatcher extends DurableObject<Env> {
   private readonly db: Db;
   /** True while an inline job or a drain runs: at most one sends at a time. */
@@ -85,6 +102,10 @@ export class EndpointDispatcher extends DurableObject<Env> {
   private secretKey: Promise<CryptoKey> | null = null;
   /** The inline job being sent, if any (for stats). */
   private inline: InlineJob | null = null;
+  /** Attempts in flight right now, inline or from the stored queue. */
+  private sending = 0;
+  /** Spaces attempt starts when the webhook has a rate_limit_per_second. */
+  private readonly pacer = new Pacer();
   /** This object's billable operations and outcomes, flushed to D1 every USAGE_FLUSH_SECONDS. */
   private readonly usage = new UsageMeter();
   private lastFlush = 0;
@@ -126,24 +147,27 @@ export class EndpointDispatcher extends DurableObject<Env> {
   async invalidate(): Promise<void> {
     this.usage.add("do_requests");
     this.webhook = null;
+    // A stored backlog is looked at again under the new configuration (a switch to
+    // parallel mode frees what waited behind a retry; nothing is sent before it is due).
+    if (this.queueLength() > 0) await this.ensureAlarm(Date.now());
     this.afterWork();
   }
 
   private async accept(all: string[], trigger: Trigger, events: EventSnapshot[]): Promise<void> {
     // Already being sent inline: a second hand-over (or a second manual retry) changes nothing.
-    const ids = all.filter((id) => !this.inline?.ids.includes(id));
+    const ids = all.filter((id) => !this.inline?.ids.includes(id) && !this.inline?.inFlight.has(id));
     if (ids.length === 0) return;
     const running = this.inline;
-    if (running && !running.stored && running.trigger === trigger && this.queueLength() === 0) {
+    if (running && !running.stored && !running.closed && running.trigger === trigger && this.queueLength() === 0) {
       // Join the inline job in progress instead of paying for storage: same order, same time budget.
       const webhookId = parseDeliveryId(ids[0]!)?.webhookId;
       const latest = webhookId ? await latestAttemptsOf(this.db, webhookId, ids) : new Map<string, LatestAttempt>();
-      if (!running.stored && this.inline === running) {
+      // Checked again after the read: the job may have been stored or finished meanwhile.
+      if (!running.stored && !running.closed && this.inline === running) {
         running.latest ??= new Map();
         for (const [id, l] of latest) running.latest.set(id, l);
         for (const e of events) running.events.set(e.id, e);
-        const [inFlight, ...rest] = running.ids;
-        running.ids = inFlight === undefined ? [...ids] : [inFlight, ...[...rest, ...ids].sort()];
+        running.ids = [...running.ids, ...ids].sort();
         await this.awaitInline(running);
         return;
       }
@@ -154,7 +178,17 @@ export class EndpointDispatcher extends DurableObject<Env> {
       await this.ensureAlarm(Date.now());
       return;
     }
-    const job: InlineJob = { ids, trigger, stored: false, events: new Map(events.map((e) => [e.id, e])), latest: null, done: null };
+    const job: InlineJob = {
+      ids,
+      inFlight: new Set(),
+      trigger,
+      stored: false,
+      closed: false,
+      finished: [],
+      events: new Map(events.map((e) => [e.id, e])),
+      latest: null,
+      done: null,
+    };
     this.busy = true;
     this.inline = job;
     job.done = this.runInline(job).finally(() => {
@@ -175,7 +209,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
     clearTimeout(timer);
     if (first === "budget" && !job.stored) {
       job.stored = true;
-      this.store(job.ids, job.trigger);
+      this.store([...job.inFlight, ...job.ids], job.trigger);
       await this.ensureAlarm(Date.now() + LEASE_SLACK_MS);
     }
   }
@@ -183,13 +217,13 @@ export class EndpointDispatcher extends DurableObject<Env> {
   /** Backlog, in-flight count and the time of the oldest undelivered event, for metrics. */
   async stats(): Promise<{ backlog: number; in_flight: number; oldest_event_at: number | null }> {
     this.usage.add("do_requests");
-    const inline = this.inline && !this.inline.stored ? this.inline.ids : [];
-    const head = this.head()?.delivery_id ?? inline[0];
+    const inline = this.inline && !this.inline.stored ? [...this.inline.inFlight, ...this.inline.ids].sort() : [];
+    const head = [this.head()?.delivery_id, inline[0]].filter((id) => id !== undefined).sort()[0];
     const oldest = head ? parseDeliveryId(head) : null;
     this.afterWork();
     return {
       backlog: this.queueLength() + inline.length,
-      in_flight: this.busy ? 1 : 0,
+      in_flight: this.sending,
       oldest_event_at: oldest ? idTime(oldest.eventId) : null,
     };
   }
@@ -250,53 +284,80 @@ export class EndpointDispatcher extends DurableObject<Env> {
     }
   }
 
-  /** Sends an inline job's deliveries in order; hands over to the stored queue on failure or when stored. */
+  /**
+   * Sends an inline job's deliveries: in FIFO mode one at a time, and a
+   * failure stores it and everything behind it; in parallel mode up to
+   * max_in_flight at a time, and a failure stores only itself. Once the job
+   * is stored (time budget spent, or the webhook is disabled) the lanes stop
+   * taking ids and the stored queue takes over.
+   */
   private async runInline(job: InlineJob): Promise<void> {
     try {
       const webhookId = parseDeliveryId(job.ids[0]!)?.webhookId;
+      const webhook = webhookId ? await this.webhookConfig(webhookId) : null;
       // One read tells which of these deliveries were already attempted (a repeated hand-over).
       const fetched = webhookId ? await latestAttemptsOf(this.db, webhookId, job.ids) : new Map<string, LatestAttempt>();
       // Keep what callers that joined meanwhile already read for their ids.
       job.latest = new Map([...fetched, ...(job.latest ?? [])]);
-      while (job.ids.length > 0) {
-        const id = job.ids[0]!;
+      const fifo = webhook?.ordering !== "parallel";
+      let open = lanesOf(webhook);
+      const take = () => {
+        const id = job.stored ? undefined : job.ids.shift();
+        if (id === undefined && --open === 0) job.closed = true;
+        else if (id !== undefined) job.inFlight.add(id);
+        return id;
+      };
+      await inLanes(open, take, async (id) => {
         const eventId = parseDeliveryId(id)?.eventId;
+        await this.pacer.wait(webhook?.rateLimitPerSecond);
         const nextAt = await this.attempt(id, job.trigger, {
           event: eventId ? job.events.get(eventId) : undefined,
-          latest: job.latest.get(id) ?? null,
+          latest: job.latest?.get(id) ?? null,
           buffer: true,
         });
-        if (nextAt === "hold") {
-          // The webhook is disabled: keep everything, in order, until it is enabled again.
-          if (!job.stored) this.store(job.ids, job.trigger);
-          job.stored = true;
-          return;
-        }
-        job.ids.shift();
-        if (job.stored) {
-          // `enqueue` already stored this job: keep the stored queue in step, then drain it.
-          this.settle(id, nextAt);
-          break;
-        }
-        if (nextAt !== null) {
-          // A failure: it waits for its retry and everything behind it waits too (FIFO).
-          job.stored = true;
-          this.store([id], job.trigger, nextAt);
-          this.store(job.ids, job.trigger);
-          await this.setAlarm(nextAt);
-          break;
-        }
-      }
+        job.inFlight.delete(id);
+        await this.afterInlineAttempt(job, id, nextAt, fifo);
+      });
+      job.closed = true;
       await this.flushRecords();
+      for (const id of job.finished) this.settle(id, null);
       if (job.stored || this.again) await this.drainAll();
     } catch (err) {
+      job.closed = true;
       console.error("endpoint dispatcher: inline send failed", err);
       await this.flushRecords().catch((e) => console.error("endpoint dispatcher: records lost; deliveries may repeat", e));
       if (!job.stored) {
         job.stored = true;
-        this.store(job.ids, job.trigger);
+        this.store([...job.inFlight, ...job.ids], job.trigger);
       }
       await this.setAlarm(Date.now() + ERROR_BACKOFF_MS);
+    }
+  }
+
+  /** What an inline attempt's outcome means for the job and the stored queue. */
+  private async afterInlineAttempt(job: InlineJob, id: string, nextAt: number | null | "hold", fifo: boolean) {
+    if (nextAt === "hold") {
+      // The webhook is disabled: keep everything, in order, until it is enabled again.
+      if (!job.stored) this.store([id, ...job.inFlight, ...job.ids], job.trigger);
+      job.stored = true;
+      return;
+    }
+    if (job.stored) {
+      // Already in the stored queue: a retry updates its row; a finished one goes after its record is written.
+      if (nextAt === null) job.finished.push(id);
+      else this.settle(id, nextAt);
+      return;
+    }
+    if (nextAt === null) return;
+    // A failure waits in storage for its retry (its record is already written).
+    this.store([id], job.trigger, nextAt);
+    if (fifo) {
+      // FIFO: everything behind it waits too.
+      job.stored = true;
+      this.store(job.ids, job.trigger);
+      await this.setAlarm(nextAt);
+    } else {
+      await this.ensureAlarm(nextAt);
     }
   }
 
@@ -314,60 +375,74 @@ export class EndpointDispatcher extends DurableObject<Env> {
     }
   }
 
-  /** Sends due stored deliveries in order until the queue is empty or its head must wait. */
+  /**
+   * Sends due stored deliveries until the queue is empty or nothing in it is
+   * due. FIFO: the run of due deliveries at the head, one at a time, stopping
+   * at the first failure. Parallel: any due delivery, up to max_in_flight at a
+   * time; a failure waits for its retry without holding back the rest.
+   */
   private async drain(): Promise<void> {
     for (;;) {
-      const rows = this.exec<QueueRow>("SELECT * FROM queue ORDER BY delivery_id LIMIT ?", DRAIN_CHUNK);
-      const head = rows[0];
+      const head = this.head();
       if (!head) {
         // Keep an alarm only if counters still wait for their flush.
         if (this.usage.empty) await this.ctx.storage.deleteAlarm();
         return;
       }
+      const webhookId = parseDeliveryId(head.delivery_id)?.webhookId;
+      const webhook = webhookId ? await this.webhookConfig(webhookId) : null;
+      const fifo = webhook?.ordering !== "parallel";
       const now = Date.now();
-      if (head.next_at > now) {
-        await this.setAlarm(head.next_at);
+      const due = this.dueRows(fifo, now, chunkSize(webhook?.rateLimitPerSecond));
+      if (due.length === 0) {
+        await this.setAlarm(fifo ? head.next_at : this.nextDueAt()!);
         return;
       }
-      // FIFO: a chunk is the run of due deliveries at the head of the queue.
-      const firstWaiting = rows.findIndex((r) => r.next_at > now);
-      const due = firstWaiting === -1 ? rows : rows.slice(0, firstWaiting);
       // A lease: if this process dies mid-attempt, the alarm brings the attempts back.
       await this.setAlarm(now + MAX_TIMEOUT_MS + LEASE_SLACK_MS);
       const known = await this.prefetch(due.map((r) => r.delivery_id));
-      const done: string[] = [];
-      let stop: "hold" | number | null = null;
-      for (const row of due) {
+      const outcomes = new Map<string, number | null | "hold">();
+      let stop = false;
+      const take = () => (stop ? undefined : due.shift());
+      await inLanes(lanesOf(webhook), take, async (row) => {
         const eventId = parseDeliveryId(row.delivery_id)?.eventId;
+        await this.pacer.wait(webhook?.rateLimitPerSecond);
         const nextAt = await this.attempt(row.delivery_id, row.trigger === "manual" ? "manual" : "scheduled", {
           event: eventId ? known.events.get(eventId) : undefined,
           latest: known.latest.get(row.delivery_id) ?? null,
           buffer: true,
         });
-        if (nextAt === "hold") {
-          stop = "hold";
-          break;
-        }
-        if (nextAt !== null) {
-          this.settle(row.delivery_id, nextAt);
-          stop = nextAt;
-          break;
-        }
-        done.push(row.delivery_id);
-      }
+        outcomes.set(row.delivery_id, nextAt);
+        if (nextAt === "hold" || (fifo && nextAt !== null)) stop = true;
+      });
       // Records first, then the queue rows: a crash in between resends (at least once) rather than forgets.
       await this.flushRecords();
-      for (const id of done) this.settle(id, null);
-      if (stop === "hold") {
+      let held = false;
+      for (const [id, nextAt] of outcomes) {
+        if (nextAt === "hold") held = true;
+        else this.settle(id, nextAt);
+      }
+      if (held) {
         // Disabled: nothing is sent until `resume()`; no alarm needed meanwhile.
         if (this.usage.empty) await this.ctx.storage.deleteAlarm();
         return;
       }
-      if (stop !== null) {
-        await this.setAlarm(stop);
-        return;
-      }
+      // Round again: what is due now is sent, or the alarm is set for the next retry.
     }
+  }
+
+  /** The stored deliveries to send now, in delivery (= event) order. */
+  private dueRows(fifo: boolean, now: number, limit: number): QueueRow[] {
+    if (!fifo) return this.exec<QueueRow>("SELECT * FROM queue WHERE next_at <= ? ORDER BY delivery_id LIMIT ?", now, limit);
+    // FIFO: only the run of due deliveries at the head of the queue.
+    const rows = this.exec<QueueRow>("SELECT * FROM queue ORDER BY delivery_id LIMIT ?", limit);
+    const firstWaiting = rows.findIndex((r) => r.next_at > now);
+    return firstWaiting === -1 ? rows : rows.slice(0, firstWaiting);
+  }
+
+  /** When the earliest stored delivery is due (null when the queue is empty). */
+  private nextDueAt(): number | null {
+    return this.exec<{ at: number | null }>("SELECT min(next_at) AS at FROM queue")[0]?.at ?? null;
   }
 
   /** What a chunk of stored deliveries needs from D1, read in two queries instead of two per delivery. */
@@ -476,7 +551,8 @@ export class EndpointDispatcher extends DurableObject<Env> {
     const context = { deliveryId, webhook, event, latest };
     this.usage.account = context.webhook.accountId;
     const attempt = (context.latest?.attempt ?? 0) + 1;
-    const result = await deliverOnce(this.env, await this.key(), context, attempt);
+    this.sending++;
+    const result = await deliverOnce(this.env, await this.key(), context, attempt).finally(() => this.sending--);
     // A manual retry of a finished delivery is one attempt; a pending delivery keeps its schedule.
     const retries = !result.ok && !finished;
     // 410 Gone: the endpoint says it is gone for good. Disable it at once; what waits here is held.
