@@ -1,0 +1,174 @@
+// Chaos (a): 2 000 events to 20 FIFO endpoints whose receivers fail 20 % of
+// attempts at random (5xx/429, dropped connections, slow answers), while the
+// whole runtime is killed with kill -9 and restarted three times. Every
+// accepted event must end delivered and recorded `succeeded`, none lost, none
+// out of order; duplicates (at least once) are counted and reported.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { startReceiver } from "../support/receiver.mjs";
+import { freePort, plan, removeDir, startService, tempStateDir, waitFor } from "../e2e/support/service.mjs";
+import { sendBatch, sendOne } from "./support/ingest.mjs";
+import { audit, sendOrderIsIdOrder, successfulReceipts, summarize } from "./support/ledger.mjs";
+import { deliveriesOf } from "./support/api.mjs";
+
+const ARGS = ["--var", "SWEEP_AFTER_SECONDS:2", "--var", "SWEEP_INTERVAL_SECONDS:1"];
+const ENDPOINTS = 20;
+const PER_ENDPOINT = 100;
+const TOTAL = ENDPOINTS * PER_ENDPOINT;
+/** Each cycle of 100 events goes out as one batch of 80, then 20 single POSTs. */
+const CYCLE = 100;
+const BATCH = 80;
+/** kill -9 once this many events were accepted: early, in the middle, and right after the last one. */
+const KILL_AT = [600, 1300, TOTAL];
+/** Fixed 300 ms (±20 %) between attempts; the receivers never fail a delivery more than 3 times in a row. */
+const RETRY = { max_retries: 8, backoff: "fixed", initial_delay_ms: 300 };
+
+/** How endpoint i's receiver misbehaves: 20 % random failures, in four flavours. */
+function planFor(i) {
+  const base = { fail_rate: 0.2, fail_seed: 1000 + i, fail_cap: 3 };
+  if (i < 14) return { ...base, fail_status: [500, 503, 429, 502][i % 4] };
+  if (i < 17) return { ...base, fail_close: true }; // a 200 whose connection drops mid-body
+  return { ...base, fail_status: 503, delay_ms: 150 }; // slow, and sometimes failing too
+}
+
+const name = (i) => `fleet-${String(i).padStart(2, "0")}`;
+const project = (i) => `chaos-${i}`;
+
+let receiver;
+let service;
+let stateDir;
+let port;
+
+before(async () => {
+  receiver = await startReceiver();
+  stateDir = tempStateDir();
+  port = await freePort();
+  service = await startService({ stateDir, port, args: ARGS });
+});
+
+after(async () => {
+  await service?.stop();
+  await receiver?.close();
+  removeDir(stateDir);
+});
+
+test("2 000 events, 20 endpoints, 20 % transient failures, 3 × kill -9: every accepted event delivered, in order", { timeout: 300_000 }, async (t) => {
+  const started = Date.now();
+  const target = { baseUrl: service.baseUrl, apiKey: service.apiKey };
+  const hooks = [];
+  for (let i = 0; i < ENDPOINTS; i++) {
+    await plan(receiver, name(i), planFor(i));
+    const res = await service.api("POST", "/v1/webhooks", {
+      name: name(i),
+      url: `${receiver.url}/hooks/${name(i)}`,
+      events: ["evaluation.completed"],
+      filters: { projects: [project(i)] },
+      retry_config: RETRY,
+    });
+    assert.equal(res.status, 201, res.text);
+    assert.equal(res.json.ordering ?? "fifo", "fifo");
+    hooks.push(res.json);
+  }
+
+  // Item k goes to endpoint k % 20 as its (k / 20)-th event: per endpoint, one after another.
+  const items = Array.from({ length: TOTAL }, (_, k) => ({ k, key: `chaos-${k}`, endpoint: k % ENDPOINTS, project: project(k % ENDPOINTS), seq: Math.floor(k / ENDPOINTS) }));
+  const accepted = Array.from({ length: ENDPOINTS }, () => []);
+  const acceptedAt = new Map();
+  let acceptedCount = 0;
+  let replayed = 0;
+  let retriedRequests = 0;
+  const timeline = [];
+
+  // The chaos: kill -9 of start.mjs, wrangler and workerd, then a restart on the same state and port.
+  const chaos = (async () => {
+    for (const at of KILL_AT) {
+      await waitFor(() => acceptedCount >= at, { timeout: 240_000, interval: 10, what: `${at} accepted events` });
+      const killedAt = await service.kill9();
+      const down = { acceptedAtKill: acceptedCount, killedAt: killedAt - started };
+      service = await startService({ stateDir, port, args: ARGS });
+      timeline.push({ ...down, upAt: Date.now() - started, downMs: Date.now() - killedAt });
+      assert.equal(service.apiKey, target.apiKey, "a restart keeps the development key");
+    }
+  })();
+
+  const sending = (async () => {
+    for (let c = 0; c < TOTAL; c += CYCLE) {
+      const cycle = items.slice(c, c + CYCLE);
+      const requests = [{ items: cycle.slice(0, BATCH), send: sendBatch }, ...cycle.slice(BATCH).map((it) => ({ items: [it], send: (tg, [one]) => sendOne(tg, one) }))];
+      for (const r of requests) {
+        const result = await r.send(target, r.items);
+        replayed += result.replayed;
+        if (result.tries > 1) retriedRequests += 1;
+        r.items.forEach((it, j) => {
+          accepted[it.endpoint].push(result.ids[j]);
+          acceptedAt.set(result.ids[j], Date.now() - started);
+        });
+        acceptedCount += r.items.length;
+      }
+    }
+  })();
+  await Promise.all([sending, chaos]);
+  const sentAt = Date.now() - started;
+  t.diagnostic(`sent ${acceptedCount} events in ${sentAt} ms; ${retriedRequests} request(s) repeated across a kill, ${replayed} event(s) answered as replays`);
+  for (const k of timeline) t.diagnostic(`kill -9 at +${k.killedAt} ms (${k.acceptedAtKill} accepted), up again at +${k.upAt} ms (${k.downMs} ms down)`);
+
+  const audits = () => accepted.map((ids, i) => audit(ids, successfulReceipts(receiver.received(name(i)), receiver.stats(name(i)))));
+  await waitFor(() => audits().every((a) => a.lost.length === 0), {
+    timeout: 150_000,
+    interval: 500,
+    what: "every accepted event to be received successfully",
+  }).catch((err) => {
+    const missing = audits().flatMap((a, i) => a.lost.map((id) => `${name(i)} ${id} (accepted at +${acceptedAt.get(id)} ms)`));
+    err.message += `\nstill missing ${missing.length}: ${missing.slice(0, 20).join(", ")}\nkills: ${JSON.stringify(timeline)}\n--- service output (tail) ---\n${service.output().slice(-3000)}`;
+    throw err;
+  });
+  const deliveredAt = Date.now() - started;
+
+  // The API agrees: every accepted event's delivery to its endpoint is `succeeded`.
+  await waitFor(
+    async () => {
+      for (let i = 0; i < ENDPOINTS; i++) {
+        const rows = await deliveriesOf(service, hooks[i].id);
+        const ok = new Set(rows.filter((d) => d.status === "succeeded").map((d) => d.event_id));
+        if (!accepted[i].every((id) => ok.has(id))) return false;
+      }
+      return true;
+    },
+    { timeout: 30_000, interval: 500, what: "every delivery to be recorded succeeded" },
+  ).catch(async (err) => {
+    const notes = [];
+    for (let i = 0; i < ENDPOINTS; i++) {
+      const rows = new Map((await deliveriesOf(service, hooks[i].id)).map((d) => [d.event_id, d]));
+      for (const id of accepted[i]) {
+        const d = rows.get(id);
+        if (d?.status === "succeeded") continue;
+        const got = receiver.received(name(i)).filter((r) => r.headers["x-rubric-event-id"] === id);
+        notes.push(`${name(i)} ${id} accepted +${acceptedAt.get(id)} ms: API ${d ? `${d.status} after ${d.attempts} attempt(s)` : "no delivery"}; receiver: ${got.map((r) => `${r.answered}@+${r.received_at - started}`).join(" ")}`);
+      }
+    }
+    err.message += `\n${notes.length} not recorded succeeded:\n${notes.slice(0, 40).join("\n")}\nkills: ${JSON.stringify(timeline)}`;
+    throw err;
+  });
+
+  const results = audits();
+  const summary = summarize(results);
+  console.log(summary.line);
+  t.diagnostic(summary.line);
+  t.diagnostic(`all received by +${deliveredAt} ms, all recorded succeeded by +${Date.now() - started} ms`);
+  const attempts = results.map((_, i) => receiver.received(name(i)).length).reduce((a, b) => a + b, 0);
+  t.diagnostic(`${attempts} requests reached the receivers for ${TOTAL} deliveries`);
+  results.forEach((a, i) => {
+    for (const o of a.outOfOrder) {
+      t.diagnostic(`OUT OF ORDER ${name(i)}: ${o.eventId} (accepted +${acceptedAt.get(o.eventId)} ms) first received at +${o.at - started} ms, after ${o.overtakenBy} (accepted +${acceptedAt.get(o.overtakenBy)} ms)`);
+    }
+    if (a.duplicates) t.diagnostic(`${name(i)}: ${a.duplicates} duplicate(s)`);
+  });
+
+  accepted.forEach((ids, i) => assert.ok(sendOrderIsIdOrder(ids), `${name(i)}: events sent one after another have increasing ids`));
+  assert.equal(acceptedCount, TOTAL);
+  assert.equal(new Set(accepted.flat()).size, TOTAL, "no two accepted items share an event id");
+  assert.equal(summary.unexpected, 0, "no event reached a receiver that the API did not accept (nothing double-created)");
+  assert.equal(summary.lost, 0, "no accepted event is lost");
+  assert.equal(summary.outOfOrder, 0, "FIFO: no event is first received after a later one");
+  assert.equal(summary.delivered, TOTAL);
+});
