@@ -88,10 +88,11 @@ export async function verifyWebhook<T = WebhookEvent>(
   secret: string | readonly string[],
   options: VerifyOptions = {},
 ): Promise<T> {
-  const secrets = typeof secret === "string" ? [secret] : [...secret];
+  const secrets: unknown[] = typeof secret === "string" ? [secret] : Array.isArray(secret) ? [...secret] : [];
   if (secrets.length === 0 || secrets.some((s) => typeof s !== "string" || s.length === 0)) {
     throw new WebhookVerificationError("invalid_secret", "the webhook secret must be a non-empty string");
   }
+  const keys = secrets as string[];
   const body = typeof payload === "string" ? utf8(payload) : payload instanceof Uint8Array ? payload : new Uint8Array(payload);
   const schemes = findSchemes(headers);
   if (schemes.length === 0) {
@@ -103,7 +104,7 @@ export async function verifyWebhook<T = WebhookEvent>(
   let failure: WebhookVerificationError | undefined;
   for (const scheme of schemes) {
     try {
-      await check(scheme, body, secrets, nowMs, tolerance);
+      await check(scheme, body, keys, nowMs, tolerance);
       failure = undefined;
       break;
     } catch (err) {

@@ -11,7 +11,7 @@ export class EventTypes extends Resource {
   }
 
   /** A custom event type; with a JSON `schema`, events of this type are validated at ingest. A second create of the same name is a 409. */
-  create(params: BodyOf<"POST /v1/event_types">, options?: RequestOptions): Promise<EventType> {
+  async create(params: BodyOf<"POST /v1/event_types">, options?: RequestOptions): Promise<EventType> {
     return send(this.http, { method: "POST", path: "/v1/event_types", body: params, idempotent: false, options });
   }
 }

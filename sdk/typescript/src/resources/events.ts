@@ -17,7 +17,7 @@ export class Events extends Resource {
    * (`options.idempotencyKey`, or a random one shared by every retry of this call),
    * so a retry after a lost answer returns the first event instead of making a second.
    */
-  send(params: BodyOf<"POST /v1/events">, options: RequestOptions = {}): Promise<Event> {
+  async send(params: BodyOf<"POST /v1/events">, options: RequestOptions = {}): Promise<Event> {
     const key = options.idempotencyKey ?? newKey();
     return send(this.http, {
       method: "POST",
@@ -33,13 +33,13 @@ export class Events extends Resource {
    * Sends up to 100 events at once (validated all or nothing). Items without an
    * `idempotency_key` get a random one, so the batch can be retried safely.
    */
-  sendBatch(events: BatchEvent[], options?: RequestOptions): Promise<BatchResult> {
+  async sendBatch(events: BatchEvent[], options?: RequestOptions): Promise<BatchResult> {
     const body = { events: events.map((e) => (e.idempotency_key ? e : { ...e, idempotency_key: newKey() })) };
     return send(this.http, { method: "POST", path: "/v1/events/batch", body, idempotent: true, options });
   }
 
   /** One event and its deliveries. */
-  get(id: string, options?: RequestOptions): Promise<EventWithDeliveries> {
+  async get(id: string, options?: RequestOptions): Promise<EventWithDeliveries> {
     return send(this.http, { method: "GET", path: `/v1/events/${seg(id)}`, idempotent: true, options });
   }
 
@@ -53,7 +53,7 @@ export class Events extends Resource {
   }
 
   /** Delivers an event again: to `webhook_id`, or to every active webhook it matches. Not retried after a 5xx. */
-  replay(id: string, params: ReplayParams = {}, options?: RequestOptions): Promise<ReplayResult> {
+  async replay(id: string, params: ReplayParams = {}, options?: RequestOptions): Promise<ReplayResult> {
     return send(this.http, { method: "POST", path: `/v1/events/${seg(id)}/replay`, body: params, idempotent: false, options });
   }
 }

@@ -18,12 +18,12 @@ const path = (id: string, tail = "") => `/v1/webhooks/${seg(id)}${tail}`;
 
 export class Webhooks extends Resource {
   /** Creates a webhook; the answer carries its `secret` (shown only here). Not retried after a 5xx: a retry could create two. */
-  create(params: BodyOf<"POST /v1/webhooks">, options?: RequestOptions): Promise<CreatedWebhook> {
+  async create(params: BodyOf<"POST /v1/webhooks">, options?: RequestOptions): Promise<CreatedWebhook> {
     return send(this.http, { method: "POST", path: "/v1/webhooks", body: params, idempotent: false, options });
   }
 
   /** One webhook (no secret). */
-  get(id: string, options?: RequestOptions): Promise<Webhook> {
+  async get(id: string, options?: RequestOptions): Promise<Webhook> {
     return send(this.http, { method: "GET", path: path(id), idempotent: true, options });
   }
 
@@ -33,29 +33,29 @@ export class Webhooks extends Resource {
   }
 
   /** Changes any field (`null` clears an optional one). */
-  update(id: string, params: BodyOf<"PATCH /v1/webhooks/{id}">, options?: RequestOptions): Promise<Webhook> {
+  async update(id: string, params: BodyOf<"PATCH /v1/webhooks/{id}">, options?: RequestOptions): Promise<Webhook> {
     return send(this.http, { method: "PATCH", path: path(id), body: params, idempotent: true, options });
   }
 
   /** Deletes a webhook; deliveries still waiting are cancelled. */
-  delete(id: string, options?: RequestOptions): Promise<DeletedWebhook> {
+  async delete(id: string, options?: RequestOptions): Promise<DeletedWebhook> {
     return send(this.http, { method: "DELETE", path: path(id), idempotent: true, options });
   }
 
   /** Stops routing new events to it; what it holds waits. */
-  disable(id: string, params: DisableParams = {}, options?: RequestOptions): Promise<Webhook> {
+  async disable(id: string, params: DisableParams = {}, options?: RequestOptions): Promise<Webhook> {
     return send(this.http, { method: "POST", path: path(id, "/disable"), body: params, idempotent: true, options });
   }
 
   /** Routes events again and sends what it held, in order. */
-  enable(id: string, options?: RequestOptions): Promise<Webhook> {
+  async enable(id: string, options?: RequestOptions): Promise<Webhook> {
     return send(this.http, { method: "POST", path: path(id, "/enable"), body: {}, idempotent: true, options });
   }
 
   /** Sends a real test event now and reports how the endpoint answered. Not retried after a 5xx (it would send twice). */
   test(id: string, params: TestParams, options?: RequestOptions): Promise<TestResult>;
   test(params: WithId<TestParams>, options?: RequestOptions): Promise<TestResult>;
-  test(a: string | WithId<TestParams>, b?: TestParams | RequestOptions, c?: RequestOptions): Promise<TestResult> {
+  async test(a: string | WithId<TestParams>, b?: TestParams | RequestOptions, c?: RequestOptions): Promise<TestResult> {
     const [id, body, options] = idArgs<TestParams>(a, b, c);
     return send(this.http, { method: "POST", path: path(id, "/test"), body, idempotent: false, options });
   }
@@ -75,7 +75,7 @@ export class Webhooks extends Resource {
   /** Re-sends every failed delivery of events made in `[since, until)`. Calling again while they are in flight adds nothing, so it is retried. */
   retryFailed(id: string, params: RetryFailedParams, options?: RequestOptions): Promise<RetryFailedResult>;
   retryFailed(params: WithId<RetryFailedParams>, options?: RequestOptions): Promise<RetryFailedResult>;
-  retryFailed(a: string | WithId<RetryFailedParams>, b?: RetryFailedParams | RequestOptions, c?: RequestOptions): Promise<RetryFailedResult> {
+  async retryFailed(a: string | WithId<RetryFailedParams>, b?: RetryFailedParams | RequestOptions, c?: RequestOptions): Promise<RetryFailedResult> {
     const [id, body, options] = idArgs<RetryFailedParams>(a, b, c);
     return send(this.http, { method: "POST", path: path(id, "/retry_failed"), body, idempotent: true, options });
   }
@@ -84,17 +84,17 @@ export class Webhooks extends Resource {
    * A new signing secret; the old one keeps signing `webhook-signature` for the grace period.
    * Retried after a 5xx only when `secret` is given (a generated one would differ on each try).
    */
-  rotateSecret(id: string, params: RotateSecretParams = {}, options?: RequestOptions): Promise<RotatedSecret> {
+  async rotateSecret(id: string, params: RotateSecretParams = {}, options?: RequestOptions): Promise<RotatedSecret> {
     return send(this.http, { method: "POST", path: path(id, "/rotate_secret"), body: params, idempotent: params.secret !== undefined, options });
   }
 
   /** Counts by status, success rate and latency over `window` (default 24h). */
-  stats(id: string, params: StatsParams = {}, options?: RequestOptions): Promise<WebhookStats> {
+  async stats(id: string, params: StatsParams = {}, options?: RequestOptions): Promise<WebhookStats> {
     return send(this.http, { method: "GET", path: path(id, "/stats"), query: params, idempotent: true, options });
   }
 
   /** The exact body this webhook would send for an event, without sending it. */
-  preview(id: string, params: PreviewParams, options?: RequestOptions): Promise<BodyPreview> {
+  async preview(id: string, params: PreviewParams, options?: RequestOptions): Promise<BodyPreview> {
     return send(this.http, { method: "POST", path: path(id, "/preview"), body: params, idempotent: true, options });
   }
 }
