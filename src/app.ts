@@ -21,6 +21,8 @@ import { webhookToolsRouter } from "./routes/webhook-tools";
 import { metricsRouter, prometheusRouter } from "./routes/metrics";
 import { probeRouter } from "./routes/probe";
 import { webhooksRouter } from "./routes/webhooks";
+import { portalLinksRouter } from "./routes/portal-links";
+import { createDashboard } from "./dashboard";
 import type { AppEnv } from "./types";
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
@@ -45,6 +47,8 @@ function respondError(c: Context<AppEnv>, err: ApiError) {
 /** The whole API. */
 export function createApp() {
   const app = createRouter();
+  // The dashboard (HTML forms, not JSON) has its own request context and limits; mounted first, it answers before them.
+  app.mount("/dashboard", createDashboard((req, env, ctx) => app.fetch(req, env, ctx)).fetch);
   app.use("*", requestContext());
   app.use("*", urlLimit(), headerLimits(), bodyLimits(), jsonBodies());
 
@@ -56,6 +60,7 @@ export function createApp() {
   app.route("/v1/event_types", eventTypesRouter);
   app.route("/v1/api_keys", apiKeysRouter);
   app.route("/v1/templates", templatesRouter);
+  app.route("/v1/portal_links", portalLinksRouter);
   app.route("/v1/events", eventsRouter);
   app.route("/v1/deliveries", deliveriesRouter);
   app.route("/v1/metrics", metricsRouter);
