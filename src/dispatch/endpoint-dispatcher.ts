@@ -155,7 +155,9 @@ export class EndpointDispatcher extends DurableObject<Env> {
 
   private async accept(all: string[], trigger: Trigger, events: EventSnapshot[]): Promise<void> {
     // Already being sent inline: a second hand-over (or a second manual retry) changes nothing.
-    const ids = all.filter((id) => !this.inline?.ids.includes(id) && !this.inline?.inFlight.has(id));
+    // Finished here but not yet recorded in D1 (records are written in batches): a copy must not send it again.
+    const unrecorded = new Set(trigger === "manual" ? [] : this.records.map((r) => r.context.deliveryId));
+    const ids = all.filter((id) => !this.inline?.ids.includes(id) && !this.inline?.inFlight.has(id) && !unrecorded.has(id));
     if (ids.length === 0) return;
     const running = this.inline;
     if (running && !running.stored && !running.closed && running.trigger === trigger && this.queueLength() === 0) {

@@ -9,6 +9,11 @@
  * the cut-off. The watermark (kept in this object's storage) stays at the
  * oldest event still pending, and never closer to now than {@link SKEW_MS},
  * so an event made by a Worker whose clock runs a little behind is still seen.
+ *
+ * An event re-enqueued and still pending at the next sweep is re-enqueued
+ * again only after a back-off (30 s, doubling, at most an hour), so an event
+ * that keeps failing its fan-out does not flood the queue. Each sweep also
+ * hands back to their objects the deliveries an object lost (lost-deliveries.ts).
  */
 import { DurableObject } from "cloudflare:workers";
 import { and, asc, eq, gte, lt } from "drizzle-orm";
@@ -18,6 +23,7 @@ import { idFloor } from "../lib/ids";
 import { flushUsage } from "../metrics/flush";
 import { meterD1, UsageMeter } from "../metrics/usage-meter";
 import { eventMessage } from "./messages";
+import { type RetryMark, rehandLostDeliveries } from "./lost-deliveries";
 import { applyRetention, type RetentionResult } from "./retention";
 
 /** At most this many events of one account are re-enqueued per sweep; the next sweep takes the rest. */
@@ -26,6 +32,11 @@ const SWEEP_LIMIT = 1000;
 const RETENTION_EVERY_MS = 3_600_000;
 /** How far behind now the watermark always stays. */
 const SKEW_MS = 10 * 60_000;
+/** Back-off between re-enqueues of the same still-pending event: first, doubling, and at most. */
+const RESEND_FIRST_MS = 30_000;
+const RESEND_MAX_MS = 3_600_000;
+/** How far back the first scan for lost retries looks. */
+const LOST_LOOKBACK_MS = 24 * 3_600_000;
 
 /** Makes sure the sweeper's alarm is set (idempotent, cheap). */
 export async function armSweeper(env: Env): Promise<void> {
@@ -36,6 +47,16 @@ export async function armSweeper(env: Env): Promise<void> {
 export class OutboxSweeper extends DurableObject<Env> {
   /** What sweeping costs, flushed after each sweep. */
   private readonly usage = new UsageMeter();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    // Events re-enqueued at least once: how often, and not again before `next_at`.
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS resends (
+      event_id TEXT PRIMARY KEY,
+      count INTEGER NOT NULL,
+      next_at INTEGER NOT NULL
+    ) WITHOUT ROWID`);
+  }
 
   private intervalMs() {
     return Math.max(1, Number(this.env.SWEEP_INTERVAL_SECONDS)) * 1000;
@@ -66,10 +87,12 @@ export class OutboxSweeper extends DurableObject<Env> {
         ),
       )
     ).flat();
+    const due = stale.filter((e) => this.resendDue(e.id, now));
     // sendBatch takes at most 100 messages.
-    for (const part of chunk(stale, 100)) {
+    for (const part of chunk(due, 100)) {
       await this.env.EVENTS_QUEUE.sendBatch(part.map((e) => ({ body: eventMessage(e.accountId, e.id), contentType: "json" as const })));
       this.usage.add("queue_operations", part.length);
+      for (const e of part) this.noteResend(e.id, now);
     }
     const oldestPending = stale.reduce<string | null>((min, e) => (min === null || e.id < min ? e.id : min), null);
     const ceiling = idFloor("evt", now - SKEW_MS);
@@ -77,9 +100,36 @@ export class OutboxSweeper extends DurableObject<Env> {
     if (next > watermark) {
       await this.ctx.storage.put("watermark", next);
       this.usage.add("do_rows_written");
+      // Events below the watermark are no longer pending: their back-off is done with.
+      this.ctx.storage.sql.exec("DELETE FROM resends WHERE event_id < ?", next);
     }
     await flushUsage(this.env.DB, this.usage).catch((err) => console.error("usage flush failed", err));
-    return stale.length;
+    return due.length;
+  }
+
+  /** Whether a pending event may be re-enqueued now (never before, or its back-off is over). */
+  private resendDue(eventId: string, now: number): boolean {
+    const row = this.ctx.storage.sql.exec<{ next_at: number }>("SELECT next_at FROM resends WHERE event_id = ?", eventId).toArray()[0];
+    return !row || row.next_at <= now;
+  }
+
+  /** Records a re-enqueue and when the next one may happen. */
+  private noteResend(eventId: string, now: number) {
+    const count = this.ctx.storage.sql.exec<{ count: number }>("SELECT count FROM resends WHERE event_id = ?", eventId).toArray()[0]?.count ?? 0;
+    const wait = Math.min(RESEND_FIRST_MS * 2 ** count, RESEND_MAX_MS);
+    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO resends (event_id, count, next_at) VALUES (?, ?, ?)", eventId, count + 1, now + wait);
+    this.usage.add("do_rows_written");
+  }
+
+  /** Hands back to their objects the deliveries an object lost; returns how many. */
+  async recoverLost(now = Date.now()): Promise<number> {
+    this.usage.add("do_requests");
+    const db = createDb(meterD1(this.env.DB, this.usage));
+    const mark = (await this.ctx.storage.get<RetryMark>("retry_mark")) ?? { at: now - LOST_LOOKBACK_MS, webhookId: "", deliveryId: "" };
+    const result = await rehandLostDeliveries(this.env, db, mark, now);
+    await this.ctx.storage.put("retry_mark", result.mark);
+    await flushUsage(this.env.DB, this.usage).catch((err) => console.error("usage flush failed", err));
+    return result.rehanded;
   }
 
   /** Applies retention now (tests, and the hourly run below); returns what was deleted. */
@@ -94,6 +144,7 @@ export class OutboxSweeper extends DurableObject<Env> {
     try {
       const n = await this.sweep();
       if (n > 0) console.log(`outbox sweeper re-enqueued ${n} pending event(s)`);
+      await this.recoverLost();
       const last = (await this.ctx.storage.get<number>("retained_at")) ?? 0;
       if (Date.now() - last >= RETENTION_EVERY_MS) await this.retain();
     } catch (err) {
