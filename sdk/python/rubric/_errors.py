@@ -133,7 +133,7 @@ class WebhookVerificationError(RubricError):
 
     ``reason`` is one of: ``missing_headers``, ``invalid_timestamp``,
     ``timestamp_too_old``, ``timestamp_too_new``, ``malformed_signature``,
-    ``no_matching_signature``, ``invalid_secret``, ``invalid_payload``.
+    ``signature_mismatch``, ``invalid_secret``, ``invalid_payload``.
     """
 
     def __init__(self, reason: str, message: str) -> None:

@@ -164,7 +164,7 @@ def verify_signature(
         except WebhookVerificationError as err:
             malformed = err
     if not ok:
-        raise malformed or WebhookVerificationError("no_matching_signature", "no signature matches the secret")
+        raise malformed or WebhookVerificationError("signature_mismatch", "no signature matches the secret")
     try:
         return json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as err:

@@ -72,7 +72,7 @@ class ExampleReceiver(unittest.TestCase):
 
     def test_refuses_what_does_not_verify(self) -> None:
         body, headers = self.signed("evt_2")
-        self.assertEqual(post(self.url, body.replace("evt_2", "evt_3"), headers), (401, {"error": "no_matching_signature"}))
+        self.assertEqual(post(self.url, body.replace("evt_2", "evt_3"), headers), (401, {"error": "signature_mismatch"}))
         old_body, old_headers = self.signed("evt_4", ts=int(time.time()) - 600)
         self.assertEqual(post(self.url, old_body, old_headers), (401, {"error": "timestamp_too_old"}))
         self.assertEqual(post(self.url, body, {}), (401, {"error": "missing_headers"}))

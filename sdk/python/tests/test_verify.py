@@ -57,9 +57,9 @@ class StandardWebhooksVectors(unittest.TestCase):
 
     def test_vector_failures(self) -> None:
         cases = [
-            ("tampered body", '{"test": 2432232315}', self.headers(), SW_TS, "no_matching_signature"),
-            ("signature of another version only", SW_BODY, self.headers("v2," + SW_SIG[3:]), SW_TS, "no_matching_signature"),
-            ("bad signature", SW_BODY, self.headers("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE"), SW_TS, "no_matching_signature"),
+            ("tampered body", '{"test": 2432232315}', self.headers(), SW_TS, "signature_mismatch"),
+            ("signature of another version only", SW_BODY, self.headers("v2," + SW_SIG[3:]), SW_TS, "signature_mismatch"),
+            ("bad signature", SW_BODY, self.headers("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE"), SW_TS, "signature_mismatch"),
             ("expired", SW_BODY, self.headers(), SW_TS + 301, "timestamp_too_old"),
             ("future", SW_BODY, self.headers(), SW_TS - 301, "timestamp_too_new"),
             ("no comma", SW_BODY, self.headers("g0hM9SsE"), SW_TS, "malformed_signature"),
@@ -100,11 +100,11 @@ class RubricScheme(unittest.TestCase):
     def test_failures(self) -> None:
         good = delivery([SEED_SECRET])
         cases = [
-            ("tampered body", BODY.replace('"x":1', '"x":2'), good, SEED_SECRET, "no_matching_signature"),
-            ("wrong secret", BODY, good, "whsec_some_other_secret", "no_matching_signature"),
+            ("tampered body", BODY.replace('"x":1', '"x":2'), good, SEED_SECRET, "signature_mismatch"),
+            ("wrong secret", BODY, good, "whsec_some_other_secret", "signature_mismatch"),
             ("expired", BODY, delivery([SEED_SECRET], ts=NOW - 301), SEED_SECRET, "timestamp_too_old"),
             ("signed in the future", BODY, delivery([SEED_SECRET], ts=NOW + 301), SEED_SECRET, "timestamp_too_new"),
-            ("timestamp changed", BODY, {**good, "X-Rubric-Timestamp": str(NOW + 1)}, SEED_SECRET, "no_matching_signature"),
+            ("timestamp changed", BODY, {**good, "X-Rubric-Timestamp": str(NOW + 1)}, SEED_SECRET, "signature_mismatch"),
             ("no headers", BODY, {"Content-Type": "application/json"}, SEED_SECRET, "missing_headers"),
             ("signature only", BODY, {"X-Rubric-Signature": good["X-Rubric-Signature"]}, SEED_SECRET, "missing_headers"),
             ("no sha256= prefix", BODY, {**good, "X-Rubric-Signature": good["X-Rubric-Signature"][7:]}, SEED_SECRET, "malformed_signature"),
@@ -153,7 +153,7 @@ class Rotation(unittest.TestCase):
     def test_old_secret_fails_once_the_grace_period_is_over(self) -> None:
         with self.assertRaises(rubric.WebhookVerificationError) as ctx:
             verify_signature(BODY, delivery([NEW]), OLD, now=NOW)
-        self.assertEqual(ctx.exception.reason, "no_matching_signature")
+        self.assertEqual(ctx.exception.reason, "signature_mismatch")
 
     def test_a_malformed_rubric_header_does_not_hide_a_valid_standard_one(self) -> None:
         headers = {**self.headers, "X-Rubric-Signature": "garbage"}
