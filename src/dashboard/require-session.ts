@@ -21,6 +21,10 @@ export const requireSession = (apiFetch: ApiFetch) =>
   createMiddleware<DashEnv>(async (c, next) => {
     const session = await readSession(c);
     if (!session) return c.redirect("/dashboard/sign-in", 303);
+    if (session.exp <= Date.now()) {
+      endSession(c);
+      return c.redirect(`/dashboard/sign-in?ended=${session.kind}`, 303);
+    }
     if (session.kind === "key") {
       const key = await c.var.db
         .select({ accountId: apiKeys.accountId })

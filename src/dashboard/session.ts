@@ -36,16 +36,17 @@ const cookieOptions = (c: Context<DashEnv>, expiresAt: number) => ({
 /** Sets the session cookie. */
 export async function startSession(c: Context<DashEnv>, data: SessionData) {
   const sealed = await sealSecret(await importSecretKey(c.env.ENCRYPTION_KEY), JSON.stringify(data));
-  setCookie(c, SESSION_COOKIE, sealed, cookieOptions(c, data.exp));
+  // The cookie outlives the session by a little, so a late request can be told why it ended (the server enforces `exp`).
+  setCookie(c, SESSION_COOKIE, sealed, cookieOptions(c, data.exp + 600_000));
 }
 
-/** The session in the cookie, or null (none, unreadable, or past its time). */
+/** The session in the cookie, or null (none, or unreadable); the caller checks `exp`. */
 export async function readSession(c: Context<DashEnv>): Promise<SessionData | null> {
   const sealed = getCookie(c, SESSION_COOKIE);
   if (!sealed) return null;
   try {
     const data = JSON.parse(await openSecret(await importSecretKey(c.env.ENCRYPTION_KEY), sealed)) as SessionData;
-    return data.exp > Date.now() ? data : null;
+    return data;
   } catch {
     return null;
   }
