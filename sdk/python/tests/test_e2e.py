@@ -14,13 +14,17 @@ import subprocess
 import sys
 import threading
 import time
+import contextlib
+import io
 import unittest
-from typing import Any, Callable
+from typing import Any, Callable, Dict
+from unittest import mock
 
 import rubric
 from rubric import Rubric
 
 from .examples_path import EXAMPLES_DIR, REPO_ROOT
+from . import seed_snippets
 from .receiver_support import TestReceiver
 from .service import Service
 
@@ -169,6 +173,41 @@ class EndToEnd(unittest.TestCase):
         client.webhooks.delete(slack.id)
         self.assert_all_verified("production")
         self.assert_all_verified("slack")
+
+    def run_seed(self, code: str, replacements: Dict[str, str]) -> "tuple[Dict[str, Any], list]":
+        """Runs one of the seed's snippets as written (only its example URLs/ids replaced); returns its globals and printed lines."""
+        for old, new in replacements.items():
+            self.assertIn(old, code)
+            code = code.replace(old, new)
+        env = {"RUBRIC_API_KEY": self.service.api_key, "RUBRIC_BASE_URL": self.service.base_url}
+        out = io.StringIO()
+        scope: Dict[str, Any] = {"__name__": "__seed__"}
+        with mock.patch.dict(os.environ, env), contextlib.redirect_stdout(out):
+            exec(compile(code, "<seed snippet>", "exec"), scope)
+        return scope, out.getvalue().splitlines()
+
+    def test_the_seed_snippets_run_unchanged(self) -> None:
+        receiver = self.receiver
+        receiver.secrets["seed-prod"] = ["whsec_your_signing_secret"]
+        scope, printed = self.run_seed(seed_snippets.WEBHOOK_CONFIGURATION, {"https://your-api.example.com/webhooks/rubric": receiver.url("seed-prod")})
+        webhook_id = scope["webhook"].id
+        self.assertEqual(printed, [f"Webhook created: {webhook_id}", "Signing secret: whsec_your_signing_secret"])
+
+        scope, printed = self.run_seed(seed_snippets.SLACK_WEBHOOK, {"https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXX": receiver.url("seed-slack")})
+        slack = [wh for wh in self.client.webhooks.list() if wh.url == receiver.url("seed-slack")]
+        self.assertEqual([(wh.name, wh.format, wh.templates) for wh in slack], [("slack-notifications", "slack", SEED_TEMPLATES)])
+
+        _, printed = self.run_seed(seed_snippets.TEST_WEBHOOKS, {'"wh_abc123"': f'"{webhook_id}"'})
+        self.assertEqual(printed, ["Test result: success", "Response code: 200", "Response body: ok"])
+        self.assert_all_verified("seed-prod")
+
+        _, printed = self.run_seed(seed_snippets.MANAGE_WEBHOOKS, {'"wh_abc123"': f'"{webhook_id}"'})
+        self.assertIn(f"production-notifications: {receiver.url('seed-prod')} (active)", printed)
+        self.assertIn(f"slack-notifications: {receiver.url('seed-slack')} (active)", printed)
+        self.assertEqual(printed[-1], "OK evaluation.completed - 200", "the test delivery, listed by deliveries(webhook_id=..., limit=100)")
+        with self.assertRaises(rubric.NotFoundError):
+            self.client.webhooks.get(webhook_id)
+        self.client.webhooks.delete(slack[0].id)
 
     def test_rotation_old_and_new_secrets_both_verify(self) -> None:
         webhook = self.client.webhooks.create(name="rotating", url=self.receiver.url("rotating"), events=["sample.scored"])
