@@ -4,6 +4,7 @@ Standard library only (``urllib.request``). One :class:`Transport` per client.
 """
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import time
@@ -137,7 +138,8 @@ class Transport:
             if isinstance(err.reason, (socket.timeout, TimeoutError)):
                 raise APITimeoutError(f"{method} {url} timed out after {self.timeout} s") from err
             raise APIConnectionError(f"{method} {url} failed: {err.reason}") from err
-        except (ConnectionError, OSError) as err:
+        except (ConnectionError, OSError, http.client.HTTPException) as err:
+            # Includes a connection dropped mid-answer (RemoteDisconnected, IncompleteRead).
             raise APIConnectionError(f"{method} {url} failed: {err}") from err
 
         body = _decode(raw)
