@@ -135,6 +135,17 @@ export type ApiKey = {
   revoked_at: string | null;
 };
 
+export type PortalLink = {
+  id: string;
+  webhook_ids: string[] | null;
+  read_only: boolean;
+  status: "unused" | "opened" | "expired" | "revoked";
+  created_at: string;
+  expires_at: string;
+  opened_at: string | null;
+  revoked_at: string | null;
+};
+
 export type Event = {
   id: string;
   type: string;
@@ -509,6 +520,40 @@ export interface Operations {
       };
     };
     response: BodyPreview;
+  };
+  /** List this account's portal links, newest first (never their URLs) */
+  "GET /v1/portal_links": {
+    path: never;
+    query: never;
+    headers: never;
+    body: never;
+    response: {
+      data: PortalLink[];
+    };
+  };
+  /** Create a one-time link that opens the dashboard for this account (optionally some webhooks only, optionally read-only) */
+  "POST /v1/portal_links": {
+    path: never;
+    query: never;
+    headers: never;
+    body: {
+      expires_in?: number;
+      webhook_ids?: string[];
+      read_only?: boolean;
+    };
+    response: PortalLink & {
+      url: string;
+    };
+  };
+  /** Revoke a portal link: it cannot be opened, and a session it opened ends on its next request */
+  "DELETE /v1/portal_links/{id}": {
+    path: {
+      id: string;
+    };
+    query: never;
+    headers: never;
+    body: never;
+    response: PortalLink;
   };
   /** List events, newest first */
   "GET /v1/events": {

@@ -68,9 +68,8 @@ export interface WebhookEvent<Data = Record<string, unknown>> {
 interface Scheme {
   name: string;
   timestamp: string;
-  signatures: string[];
-  /** Which of the `signatures` this scheme understands, decoded; `null` for foreign ones. */
-  decode: (signature: string) => Uint8Array | null;
+  /** The header's signatures, decoded (`null`: one that cannot match, e.g. another version); throws malformed_signature. */
+  parse: () => Array<Uint8Array | null>;
   /** The expected signature for one secret, or `null` when the secret cannot key this scheme. */
   expected: (secret: string, body: Uint8Array) => Promise<Uint8Array | null>;
 }
@@ -101,18 +100,21 @@ export async function verifyWebhook<T = WebhookEvent>(
   const nowMs = options.now === undefined ? Date.now() : +options.now;
   const tolerance = options.toleranceSeconds ?? 300;
 
-  let failure: WebhookVerificationError | undefined;
+  // Timestamps first: a replayed old delivery fails whatever its signature.
+  for (const scheme of schemes) checkTimestamp(scheme, nowMs, tolerance);
+  // Either scheme verifies the body; webhook-signature also carries the rotated secret's signature.
+  let malformed: WebhookVerificationError | undefined;
+  let ok = false;
   for (const scheme of schemes) {
     try {
-      await check(scheme, body, keys, nowMs, tolerance);
-      failure = undefined;
-      break;
+      ok = await matches(scheme, body, keys);
     } catch (err) {
       if (!(err instanceof WebhookVerificationError)) throw err;
-      failure ??= err;
+      malformed = err;
     }
+    if (ok) break;
   }
-  if (failure) throw failure;
+  if (!ok) throw malformed ?? new WebhookVerificationError("signature_mismatch", "no signature matches the body with the secret");
 
   try {
     return JSON.parse(new TextDecoder().decode(body)) as T;
@@ -121,25 +123,26 @@ export async function verifyWebhook<T = WebhookEvent>(
   }
 }
 
-async function check(scheme: Scheme, body: Uint8Array, secrets: string[], nowMs: number, tolerance: number) {
-  if (!/^\d{1,15}$/.test(scheme.timestamp)) {
+function checkTimestamp(scheme: Scheme, nowMs: number, tolerance: number) {
+  if (!/^\d{1,12}$/.test(scheme.timestamp)) {
     throw new WebhookVerificationError("invalid_timestamp", `${scheme.name}: the timestamp is not Unix seconds`);
   }
   const age = nowMs / 1000 - Number(scheme.timestamp);
   if (age > tolerance) throw new WebhookVerificationError("timestamp_too_old", `${scheme.name}: the timestamp is ${Math.round(age)} s old (tolerance ${tolerance} s)`);
   if (-age > tolerance) throw new WebhookVerificationError("timestamp_too_new", `${scheme.name}: the timestamp is ${Math.round(-age)} s in the future (tolerance ${tolerance} s)`);
+}
 
-  const given = scheme.signatures.map(scheme.decode).filter((s): s is Uint8Array => s !== null);
-  if (given.length === 0) throw new WebhookVerificationError("malformed_signature", `${scheme.name}: no signature in a recognised form`);
+/** Whether one of the scheme's signatures matches the body with one of the secrets; throws malformed_signature for a header of the wrong form. */
+async function matches(scheme: Scheme, body: Uint8Array, secrets: string[]): Promise<boolean> {
+  const given = scheme.parse();
+  let found = false;
   for (const secret of secrets) {
     const expected = await scheme.expected(secret, body);
     if (!expected) continue;
-    // Compare against every given signature (no early exit on a match's position).
-    let ok = false;
-    for (const sig of given) ok = timingSafeEqual(sig, expected) || ok;
-    if (ok) return;
+    // Every pair is compared (no early exit), each in constant time.
+    for (const sig of given) found = (sig !== null && timingSafeEqual(sig, expected)) || found;
   }
-  throw new WebhookVerificationError("signature_mismatch", `${scheme.name}: no signature matches the body`);
+  return found;
 }
 
 /** The schemes whose headers are all present, Standard Webhooks first (it carries both secrets during a rotation). */
@@ -151,8 +154,14 @@ function findSchemes(headers: HeadersLike): Scheme[] {
     schemes.push({
       name: "webhook-signature",
       timestamp: swTimestamp,
-      signatures: swSignature.split(/\s+/).filter(Boolean),
-      decode: (s) => (s.startsWith("v1,") ? fromBase64(s.slice(3)) : null),
+      // Space-separated `version,signature` entries; only v1 entries can match (others are other schemes' versions).
+      parse: () => {
+        const entries = swSignature.split(/\s+/).filter(Boolean);
+        if (entries.length === 0 || !entries.every((e) => e.includes(","))) {
+          throw new WebhookVerificationError("malformed_signature", "webhook-signature must be space-separated 'v1,<base64>' entries");
+        }
+        return entries.map((e) => (e.startsWith("v1,") ? fromBase64(e.slice(3)) : null));
+      },
       expected: async (secret, body) => {
         const key = fromBase64(secret.startsWith("whsec_") ? secret.slice(6) : secret);
         return key ? hmacSha256(key, concat(utf8(`${id}.${swTimestamp}.`), body)) : null;
@@ -164,8 +173,13 @@ function findSchemes(headers: HeadersLike): Scheme[] {
     schemes.push({
       name: "X-Rubric-Signature",
       timestamp,
-      signatures: signature.split(/[\s,]+/).filter(Boolean),
-      decode: (s) => (s.startsWith("sha256=") ? fromHex(s.slice(7)) : null),
+      parse: () => {
+        const entries = signature.split(/[\s,]+/).filter(Boolean);
+        if (entries.length === 0 || !entries.every((e) => /^sha256=[0-9a-fA-F]{64}$/.test(e))) {
+          throw new WebhookVerificationError("malformed_signature", "X-Rubric-Signature must be 'sha256=' and 64 hex digits");
+        }
+        return entries.map((e) => fromHex(e.slice(7)));
+      },
       expected: (secret, body) => hmacSha256(utf8(secret), concat(utf8(`${timestamp}.`), body)),
     });
   }

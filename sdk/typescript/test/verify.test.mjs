@@ -124,21 +124,36 @@ describe("refused deliveries", () => {
     await refused(verifyWebhook(BODY, noId, SECRET, at(NOW)), "missing_headers");
   });
 
-  test("malformed timestamps and signatures", async () => {
+  test("malformed timestamps and signatures (the same reasons as the Python SDK's verify_signature)", async () => {
     const h = only(deliveryHeaders(), "x-rubric");
-    for (const ts of ["hello", "1.5", "-1", "0x10", "１２３"]) {
+    for (const ts of ["hello", "1.5", "-1", "0x10", "1234567890123"]) {
       await refused(verifyWebhook(BODY, { ...h, "x-rubric-timestamp": ts }, SECRET, at(NOW)), "invalid_timestamp");
     }
-    for (const sig of ["abc", "sha256=", "sha256=zz", "sha1=" + "a".repeat(40), h["x-rubric-signature"].slice(7)]) {
+    // X-Rubric-Signature: every entry must be sha256= and 64 hex digits.
+    const truncated = h["x-rubric-signature"].slice(0, 21);
+    for (const sig of ["abc", "sha256=", "sha256=" + "z".repeat(64), "sha1=" + "a".repeat(40), h["x-rubric-signature"].slice(7), truncated, `${h["x-rubric-signature"]},junk`]) {
       await refused(verifyWebhook(BODY, { ...h, "x-rubric-signature": sig }, SECRET, at(NOW)), "malformed_signature");
     }
-    // Well-formed but truncated: compared (constant-time, length first) and refused.
-    await refused(verifyWebhook(BODY, { ...h, "x-rubric-signature": h["x-rubric-signature"].slice(0, 21) }, SECRET, at(NOW)), "signature_mismatch");
+    // webhook-signature: every entry must be `version,signature`; only v1 entries can match.
     const s = only(deliveryHeaders(), "webhook-");
-    for (const sig of ["v1,", "v2," + s["webhook-signature"].slice(3), "dawfeoifkpqwoekfpqoekf", "v1,!!!"]) {
-      await refused(verifyWebhook(BODY, { ...s, "webhook-signature": sig }, SECRET, at(NOW)), "malformed_signature");
+    await refused(verifyWebhook(BODY, { ...s, "webhook-signature": "dawfeoifkpqwoekfpqoekf" }, SECRET, at(NOW)), "malformed_signature");
+    await refused(verifyWebhook(BODY, { ...s, "webhook-signature": `${s["webhook-signature"]} junk` }, SECRET, at(NOW)), "malformed_signature");
+    for (const sig of ["v1,", "v2," + s["webhook-signature"].slice(3), "v1,dawfeoifkpqwoekfpqoekf", "v1,!!!"]) {
+      await refused(verifyWebhook(BODY, { ...s, "webhook-signature": sig }, SECRET, at(NOW)), "signature_mismatch");
     }
-    await refused(verifyWebhook(BODY, { ...s, "webhook-signature": "v1,dawfeoifkpqwoekfpqoekf" }, SECRET, at(NOW)), "signature_mismatch");
+  });
+
+  test("timestamps are checked before signatures, in every scheme present", async () => {
+    const h = deliveryHeaders();
+    // A valid X-Rubric pair does not excuse a stale webhook-timestamp next to it.
+    await refused(verifyWebhook(BODY, { ...h, "webhook-timestamp": String(NOW - 1000) }, SECRET, at(NOW)), "timestamp_too_old");
+    await refused(verifyWebhook(BODY, { ...h, "x-rubric-signature": "bogus", "x-rubric-timestamp": String(NOW - 1000) }, SECRET, at(NOW)), "timestamp_too_old");
+  });
+
+  test("one scheme malformed, the other valid: accepted; both failing: malformed wins over mismatch", async () => {
+    const h = deliveryHeaders();
+    await verifyWebhook(BODY, { ...h, "x-rubric-signature": "bogus" }, SECRET, at(NOW));
+    await refused(verifyWebhook(BODY + "x", { ...h, "x-rubric-signature": "bogus" }, SECRET, at(NOW)), "malformed_signature");
   });
 
   test("an empty or missing secret is invalid_secret", async () => {
@@ -171,8 +186,8 @@ describe("Standard Webhooks", () => {
   test("the vector is refused when stale, tampered or partial", async () => {
     await refused(verifyWebhook(VECTOR.body, vectorHeaders, VECTOR.secret, at(VECTOR.ts + 301)), "timestamp_too_old");
     await refused(verifyWebhook('{"test": 2432232315}', vectorHeaders, VECTOR.secret, at(VECTOR.ts)), "signature_mismatch");
-    await refused(verifyWebhook(VECTOR.body, { ...vectorHeaders, "webhook-signature": VECTOR.sig.slice(0, 8) }, VECTOR.secret, at(VECTOR.ts)), "malformed_signature");
-    await refused(verifyWebhook(VECTOR.body, { ...vectorHeaders, "webhook-signature": VECTOR.sig.slice(0, 7) }, VECTOR.secret, at(VECTOR.ts)), "signature_mismatch");
+    await refused(verifyWebhook(VECTOR.body, { ...vectorHeaders, "webhook-signature": VECTOR.sig.slice(0, 8) }, VECTOR.secret, at(VECTOR.ts)), "signature_mismatch");
+    await refused(verifyWebhook(VECTOR.body, { ...vectorHeaders, "webhook-signature": "v1," }, VECTOR.secret, at(VECTOR.ts)), "signature_mismatch");
   });
 
   test("agrees with the standardwebhooks reference library both ways", async () => {
