@@ -3,8 +3,8 @@
 // iteration stops at `next_cursor: null`.
 import assert from "node:assert/strict";
 import { after, before, beforeEach, test } from "node:test";
-import { Rubric } from "../dist/index.js";
-import { startFakeApi } from "./support/fake-api.mjs";
+import { Rubric } from "../../dist/index.js";
+import { startFakeApi } from "../support/fake-api.mjs";
 
 const ALL = Array.from({ length: 7 }, (_, i) => ({ id: `wh_${i + 1}`, name: `hook ${i + 1}` }));
 const SERVER_PAGE = 3; // the fake pages by 3 at most, whatever limit asks for

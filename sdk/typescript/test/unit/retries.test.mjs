@@ -13,8 +13,8 @@ import {
   RateLimitError,
   Rubric,
   ValidationError,
-} from "../dist/index.js";
-import { recordingSleep, startFakeApi, wireError } from "./support/fake-api.mjs";
+} from "../../dist/index.js";
+import { recordingSleep, startFakeApi, wireError } from "../support/fake-api.mjs";
 
 let api;
 before(async () => {

@@ -2,8 +2,8 @@
 // JSON body as they arrive on a real socket, and the client's defaults.
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
-import { DEFAULT_BASE_URL, Rubric, RubricError } from "../dist/index.js";
-import { startFakeApi } from "./support/fake-api.mjs";
+import { DEFAULT_BASE_URL, Rubric, RubricError } from "../../dist/index.js";
+import { startFakeApi } from "../support/fake-api.mjs";
 
 let api;
 let client;

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { describe, test } from "node:test";
 import { Webhook as ReferenceWebhook } from "standardwebhooks";
-import { RubricError, verifyWebhook, WebhookVerificationError } from "../dist/index.js";
+import { RubricError, verifyWebhook, WebhookVerificationError } from "../../dist/index.js";
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"; // base64 after whsec_: both schemes
 const NOW = 1_732_800_000; // seconds
