@@ -35,7 +35,7 @@ describe("deliveries an object lost", () => {
     await runInDurableObject(t.stub, async (instance, state) => {
       await state.storage.deleteAlarm();
       await state.storage.deleteAll();
-      (instance as unknown as { createQueue(): void }).createQueue();
+      (instance as unknown as { queue: { create(): void } }).queue.create();
     });
     expect((await t.stub.stats()).backlog).toBe(0);
     // Not yet overdue: nothing to do.

@@ -15,9 +15,7 @@
  *   the FIFO order.
  */
 import { DurableObject } from "cloudflare:workers";
-import { eq } from "drizzle-orm";
 import { createDb, type Db } from "../db/client";
-import { webhooks } from "../db/schema";
 import {
   type AttemptOutcome,
   type EventSnapshot,
@@ -34,11 +32,14 @@ import {
 import { idTime, newId, parseDeliveryId } from "../lib/ids";
 import { importSecretKey } from "../lib/secret-box";
 import { deliverOnce, failedBeforeSending } from "./deliver";
+import { disableReason, disableWebhook, trackFailure } from "./endpoint-health";
+import { EndpointQueue, type QueueRow, type Trigger } from "./endpoint-queue";
 import { inLanes, Pacer } from "./lanes";
 import { emitOperationalEvent } from "./operational-events";
 import { latencyCounters } from "../metrics/counters";
 import { flushIntervalMs, flushUsage } from "../metrics/flush";
-import { meteredExec, meterD1, UsageMeter } from "../metrics/usage-meter";
+import { meterD1, UsageMeter } from "../metrics/usage-meter";
+import { probeFetch } from "../metrics/probe-fetch";
 import { honourRetryAfter, retryDelayMs, type RetryConfig } from "./retry-policy";
 
 /** How long `enqueue()` may spend sending before it stores the rest and returns. */
@@ -48,14 +49,6 @@ const LEASE_SLACK_MS = 5_000;
 const MAX_TIMEOUT_MS = 30_000;
 /** After an unexpected error (D1 unreachable, say) the queue is looked at again after this. */
 const ERROR_BACKOFF_MS = 5_000;
-
-type Trigger = "scheduled" | "manual";
-
-interface QueueRow extends Record<string, SqlStorageValue> {
-  delivery_id: string;
-  next_at: number;
-  trigger: string;
-}
 
 /** Deliveries being sent inline; `stored` once they were handed to the SQLite queue. */
 interface InlineJob {
@@ -95,6 +88,8 @@ const chunkSize = (perSecond: number | null | undefined) => (perSecond ? Math.mi
 
 export class EndpointDispatcher extends DurableObject<Env> {
   private readonly db: Db;
+  /** The deliveries waiting in this object's storage. */
+  private readonly queue: EndpointQueue;
   /** True while an inline job or a drain runs: at most one sends at a time. */
   private busy = false;
   /** Set when deliveries were stored during a run, so the run drains again before it stops. */
@@ -117,16 +112,8 @@ export class EndpointDispatcher extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.db = createDb(meterD1(env.DB, this.usage));
-    ctx.blockConcurrencyWhile(async () => this.createQueue());
-  }
-
-  private createQueue() {
-    // WITHOUT ROWID: the key is the table, so storing a delivery writes one row, not two.
-    this.ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS queue (
-      delivery_id TEXT PRIMARY KEY,
-      next_at INTEGER NOT NULL DEFAULT 0,
-      trigger TEXT NOT NULL DEFAULT 'scheduled'
-    ) WITHOUT ROWID`);
+    this.queue = new EndpointQueue(ctx.storage.sql, this.usage);
+    ctx.blockConcurrencyWhile(async () => this.queue.create());
   }
 
   /**
@@ -149,7 +136,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
     this.webhook = null;
     // A stored backlog is looked at again under the new configuration (a switch to
     // parallel mode frees what waited behind a retry; nothing is sent before it is due).
-    if (this.queueLength() > 0) await this.ensureAlarm(Date.now());
+    if (this.queue.length() > 0) await this.ensureAlarm(Date.now());
     this.afterWork();
   }
 
@@ -160,7 +147,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
     const ids = all.filter((id) => !this.inline?.ids.includes(id) && !this.inline?.inFlight.has(id) && !unrecorded.has(id));
     if (ids.length === 0) return;
     const running = this.inline;
-    if (running && !running.stored && !running.closed && running.trigger === trigger && this.queueLength() === 0) {
+    if (running && !running.stored && !running.closed && running.trigger === trigger && this.queue.length() === 0) {
       // Join the inline job in progress instead of paying for storage: same order, same time budget.
       const webhookId = parseDeliveryId(ids[0]!)?.webhookId;
       const latest = webhookId ? await latestAttemptsOf(this.db, webhookId, ids) : new Map<string, LatestAttempt>();
@@ -174,8 +161,8 @@ export class EndpointDispatcher extends DurableObject<Env> {
         return;
       }
     }
-    if (this.busy || this.queueLength() > 0) {
-      this.store(ids, trigger);
+    if (this.busy || this.queue.length() > 0) {
+      this.queue.store(ids, trigger);
       this.again = true;
       await this.ensureAlarm(Date.now());
       return;
@@ -211,7 +198,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
     clearTimeout(timer);
     if (first === "budget" && !job.stored) {
       job.stored = true;
-      this.store([...job.inFlight, ...job.ids], job.trigger);
+      this.queue.store([...job.inFlight, ...job.ids], job.trigger);
       await this.ensureAlarm(Date.now() + LEASE_SLACK_MS);
     }
   }
@@ -220,11 +207,11 @@ export class EndpointDispatcher extends DurableObject<Env> {
   async stats(): Promise<{ backlog: number; in_flight: number; oldest_event_at: number | null }> {
     this.usage.add("do_requests");
     const inline = this.inline && !this.inline.stored ? [...this.inline.inFlight, ...this.inline.ids].sort() : [];
-    const head = [this.head()?.delivery_id, inline[0]].filter((id) => id !== undefined).sort()[0];
+    const head = [this.queue.head()?.delivery_id, inline[0]].filter((id) => id !== undefined).sort()[0];
     const oldest = head ? parseDeliveryId(head) : null;
     this.afterWork();
     return {
-      backlog: this.queueLength() + inline.length,
+      backlog: this.queue.length() + inline.length,
       in_flight: this.sending,
       oldest_event_at: oldest ? idTime(oldest.eventId) : null,
     };
@@ -235,24 +222,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
    * object, `concurrency` at a time; the runtime's own ceiling for outbound calls.
    */
   async probeFetch(url: string, count: number, concurrency: number) {
-    const started = Date.now();
-    let issued = 0;
-    let failures = 0;
-    const worker = async () => {
-      while (issued < count) {
-        issued++;
-        try {
-          const res = await fetch(url, { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } });
-          await res.arrayBuffer();
-          if (!res.ok) failures++;
-        } catch {
-          failures++;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
-    const durationMs = Math.max(1, Date.now() - started);
-    return { count, concurrency, failures, duration_ms: durationMs, fetches_per_second: Math.round((count * 1000) / durationMs) };
+    return probeFetch(url, count, concurrency);
   }
 
   override async alarm(): Promise<void> {
@@ -322,7 +292,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
       });
       job.closed = true;
       await this.flushRecords();
-      for (const id of job.finished) this.settle(id, null);
+      for (const id of job.finished) this.queue.settle(id, null);
       if (job.stored || this.again) await this.drainAll();
     } catch (err) {
       job.closed = true;
@@ -330,7 +300,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
       await this.flushRecords().catch((e) => console.error("endpoint dispatcher: records lost; deliveries may repeat", e));
       if (!job.stored) {
         job.stored = true;
-        this.store([...job.inFlight, ...job.ids], job.trigger);
+        this.queue.store([...job.inFlight, ...job.ids], job.trigger);
       }
       await this.setAlarm(Date.now() + ERROR_BACKOFF_MS);
     }
@@ -340,23 +310,23 @@ export class EndpointDispatcher extends DurableObject<Env> {
   private async afterInlineAttempt(job: InlineJob, id: string, nextAt: number | null | "hold", fifo: boolean) {
     if (nextAt === "hold") {
       // The webhook is disabled: keep everything, in order, until it is enabled again.
-      if (!job.stored) this.store([id, ...job.inFlight, ...job.ids], job.trigger);
+      if (!job.stored) this.queue.store([id, ...job.inFlight, ...job.ids], job.trigger);
       job.stored = true;
       return;
     }
     if (job.stored) {
       // Already in the stored queue: a retry updates its row; a finished one goes after its record is written.
       if (nextAt === null) job.finished.push(id);
-      else this.settle(id, nextAt);
+      else this.queue.settle(id, nextAt);
       return;
     }
     if (nextAt === null) return;
     // A failure waits in storage for its retry (its record is already written).
-    this.store([id], job.trigger, nextAt);
+    this.queue.store([id], job.trigger, nextAt);
     if (fifo) {
       // FIFO: everything behind it waits too.
       job.stored = true;
-      this.store(job.ids, job.trigger);
+      this.queue.store(job.ids, job.trigger);
       await this.setAlarm(nextAt);
     } else {
       await this.ensureAlarm(nextAt);
@@ -385,7 +355,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
    */
   private async drain(): Promise<void> {
     for (;;) {
-      const head = this.head();
+      const head = this.queue.head();
       if (!head) {
         // Keep an alarm only if counters still wait for their flush.
         if (this.usage.empty) await this.ctx.storage.deleteAlarm();
@@ -395,9 +365,9 @@ export class EndpointDispatcher extends DurableObject<Env> {
       const webhook = webhookId ? await this.webhookConfig(webhookId) : null;
       const fifo = webhook?.ordering !== "parallel";
       const now = Date.now();
-      const due = this.dueRows(fifo, now, chunkSize(webhook?.rateLimitPerSecond));
+      const due = this.queue.dueRows(fifo, now, chunkSize(webhook?.rateLimitPerSecond));
       if (due.length === 0) {
-        await this.setAlarm(fifo ? head.next_at : this.nextDueAt()!);
+        await this.setAlarm(fifo ? head.next_at : this.queue.nextDueAt()!);
         return;
       }
       // A lease: if this process dies mid-attempt, the alarm brings the attempts back.
@@ -422,7 +392,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
       let held = false;
       for (const [id, nextAt] of outcomes) {
         if (nextAt === "hold") held = true;
-        else this.settle(id, nextAt);
+        else this.queue.settle(id, nextAt);
       }
       if (held) {
         // Disabled: nothing is sent until `resume()`; no alarm needed meanwhile.
@@ -431,20 +401,6 @@ export class EndpointDispatcher extends DurableObject<Env> {
       }
       // Round again: what is due now is sent, or the alarm is set for the next retry.
     }
-  }
-
-  /** The stored deliveries to send now, in delivery (= event) order. */
-  private dueRows(fifo: boolean, now: number, limit: number): QueueRow[] {
-    if (!fifo) return this.exec<QueueRow>("SELECT * FROM queue WHERE next_at <= ? ORDER BY delivery_id LIMIT ?", now, limit);
-    // FIFO: only the run of due deliveries at the head of the queue.
-    const rows = this.exec<QueueRow>("SELECT * FROM queue ORDER BY delivery_id LIMIT ?", limit);
-    const firstWaiting = rows.findIndex((r) => r.next_at > now);
-    return firstWaiting === -1 ? rows : rows.slice(0, firstWaiting);
-  }
-
-  /** When the earliest stored delivery is due (null when the queue is empty). */
-  private nextDueAt(): number | null {
-    return this.exec<{ at: number | null }>("SELECT min(next_at) AS at FROM queue")[0]?.at ?? null;
   }
 
   /** What a chunk of stored deliveries needs from D1, read in two queries instead of two per delivery. */
@@ -457,22 +413,6 @@ export class EndpointDispatcher extends DurableObject<Env> {
     return { latest, events };
   }
 
-  /** After an attempt at a stored delivery: drop it when finished, else set its next time. */
-  private settle(id: string, nextAt: number | null) {
-    if (nextAt === null) this.exec("DELETE FROM queue WHERE delivery_id = ?", id);
-    else this.exec("UPDATE queue SET next_at = ? WHERE delivery_id = ?", nextAt, id);
-  }
-
-  private store(ids: string[], trigger: Trigger, nextAt = 0) {
-    for (const id of ids) {
-      this.exec("INSERT OR IGNORE INTO queue (delivery_id, next_at, trigger) VALUES (?, ?, ?)", id, nextAt, trigger);
-    }
-  }
-
-  private exec<T extends Record<string, SqlStorageValue>>(query: string, ...bindings: unknown[]): T[] {
-    return meteredExec<T>(this.ctx.storage.sql, this.usage, query, ...bindings);
-  }
-
   private async setAlarm(at: number) {
     this.usage.add("do_alarms_set");
     await this.ctx.storage.setAlarm(at);
@@ -483,19 +423,11 @@ export class EndpointDispatcher extends DurableObject<Env> {
     if (current === null || current > at) await this.setAlarm(at);
   }
 
-  private queueLength(): number {
-    return this.exec<{ n: number }>("SELECT count(*) AS n FROM queue")[0]!.n;
-  }
-
-  private head(): QueueRow | null {
-    return this.exec<QueueRow>("SELECT * FROM queue ORDER BY delivery_id LIMIT 1")[0] ?? null;
-  }
-
   /** Sends what is held after the webhook is enabled again. */
   async resume(): Promise<void> {
     this.usage.add("do_requests");
     this.webhook = null;
-    if (this.queueLength() > 0) await this.ensureAlarm(Date.now());
+    if (this.queue.length() > 0) await this.ensureAlarm(Date.now());
     this.afterWork();
   }
 
@@ -507,7 +439,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
     this.usage.add("do_requests");
     this.webhook = null;
     await this.flushRecords();
-    const ids = this.exec<QueueRow>("SELECT delivery_id FROM queue ORDER BY delivery_id").map((r) => r.delivery_id);
+    const ids = this.queue.ids();
     for (const id of ids) {
       const context = await loadAttemptContext(this.db, id);
       if (!context || (context.latest && context.latest.status !== "retrying")) continue;
@@ -524,7 +456,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
     // Clear everything (alarm included); an empty queue stays for any late hand-over.
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
-    this.createQueue();
+    this.queue.create();
     this.afterWork();
     return ids.length;
   }
@@ -559,10 +491,10 @@ export class EndpointDispatcher extends DurableObject<Env> {
     const retries = !result.ok && !finished;
     // 410 Gone: the endpoint says it is gone for good. Disable it at once; what waits here is held.
     const gone = result.responseCode === 410;
-    const failingFor = await this.trackFailure(result.ok, result.startedAt);
-    if (gone) await this.disableWebhook(context.webhook, "endpoint answered 410 Gone");
-    else if (failingFor >= this.disableAfterMs()) {
-      await this.disableWebhook(context.webhook, `failing continuously for ${Math.round(failingFor / 3_600_000)} h with no success`);
+    const reason = disableReason(this.env, result.responseCode, await trackFailure(this.ctx.storage, result.ok, result.startedAt));
+    if (reason) {
+      await disableWebhook(this.env, this.db, this.ctx.storage, context.webhook, reason);
+      this.webhook = null;
     }
     const scheduled = retries && !gone ? retryDelayMs(context.webhook.retryConfig as RetryConfig | null, attempt) : null;
     const delay = scheduled === null ? null : honourRetryAfter(scheduled, result.responseCode, result.responseHeaders?.["retry-after"]);
@@ -599,47 +531,6 @@ export class EndpointDispatcher extends DurableObject<Env> {
     }
     if (!known.buffer || nextAttemptAt !== null || this.records.length >= RECORD_BATCH) await this.flushRecords();
     return nextAttemptAt;
-  }
-
-  /**
-   * Disables this webhook (recording why), forgets the cached configuration
-   * and emits `webhook.disabled` to the account's other webhooks.
-   */
-  private async disableWebhook(webhook: WebhookForDispatch, reason: string): Promise<void> {
-    const now = Date.now();
-    await this.db.update(webhooks).set({ status: "disabled", disabledReason: reason, updatedAt: now }).where(eq(webhooks.id, webhook.id));
-    this.webhook = null;
-    await this.ctx.storage.delete("failing_since");
-    await emitOperationalEvent(this.env, this.db, webhook.accountId, "webhook.disabled", {
-      webhook_id: webhook.id,
-      name: webhook.name,
-      url: webhook.url,
-      reason,
-      disabled_at: new Date(now).toISOString(),
-    });
-  }
-
-  /** DISABLE_AFTER_HOURS in ms: how long an endpoint may fail with no success before it is disabled. */
-  private disableAfterMs(): number {
-    return Number(this.env.DISABLE_AFTER_HOURS ?? 120) * 3_600_000;
-  }
-
-  /**
-   * Keeps the time since when the endpoint has failed without a success
-   * (written only on the first failure and on the first success after
-   * failures, so a healthy endpoint costs nothing). Returns how long it has been failing.
-   */
-  private async trackFailure(ok: boolean, at: number): Promise<number> {
-    const since = await this.ctx.storage.get<number>("failing_since");
-    if (ok) {
-      if (since !== undefined) await this.ctx.storage.delete("failing_since");
-      return 0;
-    }
-    if (since === undefined) {
-      await this.ctx.storage.put("failing_since", at);
-      return 0;
-    }
-    return at - since;
   }
 
   /** Writes the buffered attempt records. */
