@@ -133,8 +133,12 @@ test("2 000 events, 20 endpoints, 20 % transient failures, 3 × kill -9: every a
     for (const o of a.outOfOrder) {
       t.diagnostic(`OUT OF ORDER ${name(i)}: ${o.eventId} (accepted +${acceptedAt.get(o.eventId)} ms) first received at +${o.at - started} ms, after ${o.overtakenBy} (accepted +${acceptedAt.get(o.overtakenBy)} ms)`);
     }
-    if (a.duplicates) t.diagnostic(`${name(i)}: ${a.duplicates} duplicate(s)`);
+    if (a.duplicates) t.diagnostic(`${name(i)}: ${a.duplicates} duplicate(s) (first receipt → repeat, ms): ${a.repeats.map((r) => `+${r.firstAt - started}→+${r.at - started}`).join(", ")}`);
   });
+  // At least once allows duplicates after a crash mid-attempt; one whose two receipts have no kill between them is worth a look.
+  const repeats = results.flatMap((a) => a.repeats);
+  const spansKill = (r) => timeline.some((k) => r.firstAt - started <= k.killedAt && r.at - started >= k.killedAt);
+  t.diagnostic(`duplicates: ${repeats.filter(spansKill).length} with a kill -9 between the two receipts, ${repeats.filter((r) => !spansKill(r)).length} without`);
   if (arrival) t.diagnostic(`kills: ${JSON.stringify(timeline)}\n--- service output (tail) ---\n${service.output().slice(-3000)}`);
 
   accepted.forEach((ids, i) => assert.ok(sendOrderIsIdOrder(ids), `${name(i)}: events sent one after another have increasing ids`));

@@ -20,6 +20,7 @@ test("lost, duplicates and unexpected receipts", () => {
   const a = audit(["evt_1", "evt_2", "evt_3"], receipts);
   assert.deepEqual(a.lost, ["evt_3"]);
   assert.equal(a.duplicates, 1);
+  assert.deepEqual(a.repeats.map((r) => r.eventId), ["evt_1"]);
   assert.deepEqual(a.unexpected, ["evt_9"]);
   assert.equal(a.delivered, 2);
   assert.deepEqual(a.outOfOrder, []);

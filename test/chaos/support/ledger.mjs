@@ -36,19 +36,20 @@ export const sendOrderIsIdOrder = (ids) => ids.every((id, i) => i === 0 || ids[i
 
 /**
  * Compares one endpoint's successful receipts with the ids it was accepted for
- * (in send order). Returns counts and the offending ids.
+ * (in send order). Returns counts and the offending ids (`repeats`: each
+ * duplicate with the times of the first and the repeated receipt).
  */
 export function audit(acceptedIds, receipts) {
   const accepted = new Set(acceptedIds);
   const firstByDelivery = new Map();
-  let duplicates = 0;
+  const repeats = [];
   const unexpected = [];
   for (const r of receipts) {
     if (!accepted.has(r.eventId)) {
       unexpected.push(r.eventId);
       continue;
     }
-    if (firstByDelivery.has(r.deliveryId)) duplicates += 1;
+    if (firstByDelivery.has(r.deliveryId)) repeats.push({ eventId: r.eventId, firstAt: firstByDelivery.get(r.deliveryId).at, at: r.at });
     else firstByDelivery.set(r.deliveryId, r);
   }
   const firsts = [...firstByDelivery.values()];
@@ -60,7 +61,7 @@ export function audit(acceptedIds, receipts) {
     if (r.eventId < highest) outOfOrder.push({ eventId: r.eventId, at: r.at, overtakenBy: highest });
     else highest = r.eventId;
   }
-  return { delivered: firsts.length, lost, duplicates, unexpected, outOfOrder, firstOrder: firsts.map((r) => r.eventId) };
+  return { delivered: firsts.length, lost, duplicates: repeats.length, repeats, unexpected, outOfOrder, firstOrder: firsts.map((r) => r.eventId) };
 }
 
 /** Adds up per-endpoint audits; the line the suite prints. */
