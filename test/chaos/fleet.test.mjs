@@ -38,6 +38,10 @@ let receiver;
 let service;
 let stateDir;
 let port;
+/** Aborted when the test ends, so no send or restart outlives it. */
+const halt = new AbortController();
+/** The kill/restart loop, awaited before the last service is stopped. */
+let chaosDone = Promise.resolve();
 
 before(async () => {
   receiver = await startReceiver();
@@ -47,6 +51,8 @@ before(async () => {
 });
 
 after(async () => {
+  halt.abort();
+  await chaosDone.catch(() => {});
   await service?.stop();
   await receiver?.close();
   removeDir(stateDir);
@@ -54,7 +60,7 @@ after(async () => {
 
 test("2 000 events, 20 endpoints, 20 % transient failures, 3 × kill -9: every accepted event delivered, in order", { timeout: 300_000 }, async (t) => {
   const started = Date.now();
-  const target = { baseUrl: service.baseUrl, apiKey: service.apiKey };
+  const target = { baseUrl: service.baseUrl, apiKey: service.apiKey, signal: halt.signal };
   const hooks = [];
   for (let i = 0; i < ENDPOINTS; i++) {
     await plan(receiver, name(i), planFor(i));
@@ -82,7 +88,11 @@ test("2 000 events, 20 endpoints, 20 % transient failures, 3 × kill -9: every a
   // The chaos: kill -9 of start.mjs, wrangler and workerd, then a restart on the same state and port.
   const chaos = (async () => {
     for (const at of KILL_AT) {
-      await waitFor(() => acceptedCount >= at, { timeout: 240_000, interval: 10, what: `${at} accepted events` });
+      const reached = () => {
+        if (halt.signal.aborted) throw Object.assign(new Error("the test is over"), { fatal: true });
+        return acceptedCount >= at;
+      };
+      await waitFor(reached, { timeout: 240_000, interval: 10, what: `${at} accepted events` });
       const killedAt = await service.kill9();
       const down = { acceptedAtKill: acceptedCount, killedAt: killedAt - started };
       service = await startService({ stateDir, port, args: ARGS });
@@ -107,7 +117,9 @@ test("2 000 events, 20 endpoints, 20 % transient failures, 3 × kill -9: every a
       }
     }
   })();
-  await Promise.all([sending, chaos]);
+  chaosDone = chaos;
+  // A failed send ends the chaos too (after() waits for a restart in progress before stopping the service).
+  await Promise.all([sending.catch((err) => (halt.abort(), Promise.reject(err))), chaos]);
   const sentAt = Date.now() - started;
   t.diagnostic(`sent ${acceptedCount} events in ${sentAt} ms; ${retriedRequests} request(s) repeated across a kill, ${replayed} event(s) answered as replays`);
   for (const k of timeline) t.diagnostic(`kill -9 at +${k.killedAt} ms (${k.acceptedAtKill} accepted), up again at +${k.upAt} ms (${k.downMs} ms down)`);

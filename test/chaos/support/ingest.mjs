@@ -9,14 +9,16 @@ const TRANSIENT = new Set([408, 425, 429, 500, 502, 503, 504]);
 
 /**
  * POSTs `body` to `baseUrl + path` until a 2xx (network errors and transient
- * statuses are repeated after `pause` ms), for at most `timeout` ms.
+ * statuses are repeated after `pause` ms), for at most `timeout` ms, or until
+ * `signal` (optional, an AbortSignal) says the test is over.
  * Resolves to {json, headers, tries}; any other status fails at once.
  */
-export async function postUntilAccepted({ baseUrl, apiKey }, path, body, { headers = {}, timeout = 120_000, pause = 250 } = {}) {
+export async function postUntilAccepted({ baseUrl, apiKey, signal }, path, body, { headers = {}, timeout = 120_000, pause = 250 } = {}) {
   const deadline = Date.now() + timeout;
   let tries = 0;
   let last = "";
   while (Date.now() < deadline) {
+    if (signal?.aborted) throw new Error(`POST ${path} abandoned: the test is over`);
     tries += 1;
     try {
       const res = await fetch(`${baseUrl}${path}`, {
