@@ -54,8 +54,23 @@ export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
+/**
+ * The platform's WebCrypto. Node 18 has it only as `node:crypto`'s `webcrypto`
+ * (the `crypto` global arrived in Node 19), so there it is loaded on first use;
+ * everywhere else (Node ≥ 19, Workers, Deno, browsers) it is the global.
+ */
+export async function webCrypto(): Promise<Crypto> {
+  const global = (globalThis as { crypto?: Crypto }).crypto;
+  if (global?.subtle) return global;
+  // A computed specifier, so bundlers for browsers and Workers do not try to resolve it.
+  const specifier = "node:crypto";
+  const mod = (await import(/* @vite-ignore */ /* webpackIgnore: true */ specifier)) as { webcrypto: Crypto };
+  return mod.webcrypto;
+}
+
 /** HMAC-SHA256 of `message` keyed by `key`, with WebCrypto. */
 export async function hmacSha256(key: Uint8Array, message: Uint8Array): Promise<Uint8Array> {
-  const cryptoKey = await crypto.subtle.importKey("raw", key as BufferSource, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  return new Uint8Array(await crypto.subtle.sign("HMAC", cryptoKey, message as BufferSource));
+  const { subtle } = await webCrypto();
+  const cryptoKey = await subtle.importKey("raw", key as BufferSource, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return new Uint8Array(await subtle.sign("HMAC", cryptoKey, message as BufferSource));
 }

@@ -4,7 +4,7 @@
  * typed errors. Only `fetch` is used, so it runs on Node ≥ 18, Workers, Deno
  * and browsers alike.
  */
-import { APIConnectionError, errorFor, parseRetryAfter, type FieldIssue } from "./errors.js";
+import { APIConnectionError, APIError, errorFor, parseRetryAfter, type FieldIssue } from "./errors.js";
 
 /** Per-call options, the last argument of every method. */
 export interface RequestOptions {
@@ -96,7 +96,7 @@ export async function send<T>(config: HttpConfig, call: Call): Promise<T> {
       continue;
     }
     const { text } = res;
-    if (res.status >= 200 && res.status < 300) return (text === "" ? undefined : JSON.parse(text)) as T;
+    if (res.status >= 200 && res.status < 300) return parseSuccess<T>(res, call);
 
     const error = toError(res);
     const retryable = res.status === 429 || (call.idempotent && res.status >= 500);
@@ -136,6 +136,17 @@ async function pause(config: HttpConfig, ms: number, signal?: AbortSignal): Prom
   if (signal?.aborted) throw signal.reason;
   await config.sleep(ms);
   if (signal?.aborted) throw signal.reason;
+}
+
+/** A success's JSON (`undefined` for an empty body); a body that is not JSON (a proxy's page, say) is an APIError. */
+function parseSuccess<T>({ status, headers, text }: Answer, call: Call): T {
+  if (text === "") return undefined as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    const requestId = headers.get("x-request-id") ?? undefined;
+    throw new APIError({ status, code: "invalid_response", message: `${call.method} ${call.path}: the ${status} answer is not JSON`, requestId, headers });
+  }
 }
 
 /** The typed error for a refused call, from the one wire error shape (or the bare status when the body is not it). */

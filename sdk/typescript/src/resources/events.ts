@@ -2,14 +2,15 @@
 import { send, type RequestOptions } from "../http.js";
 import { Paginator, type ListParams } from "../pagination.js";
 import type { BatchEvent, BatchResult, BodyOf, Event, EventWithDeliveries, QueryOf, ReplayResult } from "../wire.js";
+import { webCrypto } from "../encoding.js";
 import { Resource, seg } from "./shared.js";
 
 /** `events.list` filters: `type`, `status`, `since`, `until`, plus `limit` (total) and `cursor`. */
 export type EventListParams = Omit<NonNullable<QueryOf<"GET /v1/events">>, "limit" | "cursor"> & ListParams;
 export type ReplayParams = BodyOf<"POST /v1/events/{id}/replay">;
 
-/** A random idempotency key (WebCrypto's UUID, available on every supported runtime). */
-const newKey = () => crypto.randomUUID();
+/** A random idempotency key (a v4 UUID from WebCrypto). */
+const newKey = async () => (await webCrypto()).randomUUID();
 
 export class Events extends Resource {
   /**
@@ -18,7 +19,7 @@ export class Events extends Resource {
    * so a retry after a lost answer returns the first event instead of making a second.
    */
   async send(params: BodyOf<"POST /v1/events">, options: RequestOptions = {}): Promise<Event> {
-    const key = options.idempotencyKey ?? newKey();
+    const key = options.idempotencyKey ?? (await newKey());
     return send(this.http, {
       method: "POST",
       path: "/v1/events",
@@ -34,7 +35,7 @@ export class Events extends Resource {
    * `idempotency_key` get a random one, so the batch can be retried safely.
    */
   async sendBatch(events: BatchEvent[], options?: RequestOptions): Promise<BatchResult> {
-    const body = { events: events.map((e) => (e.idempotency_key ? e : { ...e, idempotency_key: newKey() })) };
+    const body = { events: await Promise.all(events.map(async (e) => (e.idempotency_key ? e : { ...e, idempotency_key: await newKey() }))) };
     return send(this.http, { method: "POST", path: "/v1/events/batch", body, idempotent: true, options });
   }
 

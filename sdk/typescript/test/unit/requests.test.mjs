@@ -195,3 +195,14 @@ describe("events, deliveries, event types", () => {
     assert.deepEqual([last().path, last().query], ["/v1/events", { type: "evaluation.completed", status: "dead_lettered", limit: "5" }]);
   });
 });
+
+test("without a crypto global (Node 18), events.send still makes a UUID Idempotency-Key", async () => {
+  const saved = Object.getOwnPropertyDescriptor(globalThis, "crypto");
+  Object.defineProperty(globalThis, "crypto", { value: undefined, configurable: true, writable: true });
+  try {
+    await client.events.send({ type: "evaluation.completed", data: {} });
+    assert.match(last().headers["idempotency-key"], /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  } finally {
+    Object.defineProperty(globalThis, "crypto", saved);
+  }
+});

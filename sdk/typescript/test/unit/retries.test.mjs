@@ -205,4 +205,10 @@ describe("error mapping", () => {
       (err) => err instanceof APIError && err.status === 502 && err.code === "http_502" && err.requestId === "req_proxy" && /upstream went away/.test(err.message),
     );
   });
+
+  test("a 2xx whose body is not JSON is an APIError invalid_response, not a SyntaxError", async () => {
+    const { client } = newClient();
+    api.handler = () => ({ status: 200, text: "<html>captive portal</html>" });
+    await assert.rejects(() => client.webhooks.get("wh_1"), (err) => err instanceof APIError && err.status === 200 && err.code === "invalid_response" && err.requestId === "req_fake");
+  });
 });

@@ -203,3 +203,18 @@ describe("Standard Webhooks", () => {
     assert.deepEqual(ref.verify(BODY, only(ours, "webhook-")), JSON.parse(BODY));
   });
 });
+
+describe("Node 18 (no crypto global)", () => {
+  test("verifyWebhook falls back to node:crypto's webcrypto", async () => {
+    const saved = Object.getOwnPropertyDescriptor(globalThis, "crypto");
+    Object.defineProperty(globalThis, "crypto", { value: undefined, configurable: true, writable: true });
+    try {
+      assert.equal(globalThis.crypto, undefined);
+      const h = deliveryHeaders();
+      assert.equal((await verifyWebhook(BODY, h, SECRET, at(NOW))).id, "evt_01");
+      await refused(verifyWebhook(BODY + " ", h, SECRET, at(NOW)), "signature_mismatch");
+    } finally {
+      Object.defineProperty(globalThis, "crypto", saved);
+    }
+  });
+});
