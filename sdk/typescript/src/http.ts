@@ -95,7 +95,6 @@ export async function send<T>(config: HttpConfig, call: Call): Promise<T> {
       await pause(config, backoffMs(retry, config.random), options.signal);
       continue;
     }
-    const { text } = res;
     if (res.status >= 200 && res.status < 300) return parseSuccess<T>(res, call);
 
     const error = toError(res);
