@@ -31,6 +31,9 @@ function planFor(i) {
   return { ...base, fail_status: 503, delay_ms: 150 }; // slow, and sometimes failing too
 }
 
+/** What the outbox sweeper re-enqueued during one runtime's life (its log lines), e.g. [80, 20]. */
+const sweeps = (svc) => [...svc.output().matchAll(/outbox sweeper re-enqueued (\d+)/g)].map((m) => Number(m[1]));
+
 const name = (i) => `fleet-${String(i).padStart(2, "0")}`;
 const project = (i) => `chaos-${i}`;
 
@@ -93,8 +96,9 @@ test("2 000 events, 20 endpoints, 20 % transient failures, 3 × kill -9: every a
         return acceptedCount >= at;
       };
       await waitFor(reached, { timeout: 240_000, interval: 10, what: `${at} accepted events` });
+      const swept = sweeps(service);
       const killedAt = await service.kill9();
-      const down = { acceptedAtKill: acceptedCount, killedAt: killedAt - started };
+      const down = { acceptedAtKill: acceptedCount, killedAt: killedAt - started, sweptBefore: swept };
       service = await startService({ stateDir, port, args: ARGS });
       timeline.push({ ...down, upAt: Date.now() - started, downMs: Date.now() - killedAt });
       assert.equal(service.apiKey, target.apiKey, "a restart keeps the development key");
@@ -122,7 +126,9 @@ test("2 000 events, 20 endpoints, 20 % transient failures, 3 × kill -9: every a
   await Promise.all([sending.catch((err) => (halt.abort(), Promise.reject(err))), chaos]);
   const sentAt = Date.now() - started;
   t.diagnostic(`sent ${acceptedCount} events in ${sentAt} ms; ${retriedRequests} request(s) repeated across a kill, ${replayed} event(s) answered as replays`);
-  for (const k of timeline) t.diagnostic(`kill -9 at +${k.killedAt} ms (${k.acceptedAtKill} accepted), up again at +${k.upAt} ms (${k.downMs} ms down)`);
+  for (const k of timeline) {
+    t.diagnostic(`kill -9 at +${k.killedAt} ms (${k.acceptedAtKill} accepted; sweeper re-enqueues before it: ${k.sweptBefore.join(", ") || "none"}), up again at +${k.upAt} ms (${k.downMs} ms down)`);
+  }
 
   const audits = () => accepted.map((ids, i) => audit(ids, successfulReceipts(receiver.received(name(i)), receiver.stats(name(i)))));
   // Wait (bounded) for every accepted event to arrive; whatever the outcome, print the summary before judging.
@@ -186,5 +192,5 @@ test("2 000 events, 20 endpoints, 20 % transient failures, 3 × kill -9: every a
     err.message += `\n${notes.length} not recorded succeeded:\n${notes.slice(0, 40).join("\n")}\nkills: ${JSON.stringify(timeline)}`;
     throw err;
   });
-  t.diagnostic(`all recorded succeeded by +${Date.now() - started} ms`);
+  t.diagnostic(`all recorded succeeded by +${Date.now() - started} ms; sweeper re-enqueues since the last restart: ${sweeps(service).join(", ") || "none"}`);
 });
