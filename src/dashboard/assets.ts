@@ -36,7 +36,8 @@ label{display:block;font-weight:600;margin:.6em 0 .2em}
 input,select,textarea{font:inherit;padding:6px 8px;border:1px solid #6b7580;border-radius:4px;width:100%;max-width:520px;background:#fff;color:#1b1f24}
 textarea{min-height:90px}
 button,.button{font:inherit;display:inline-block;padding:6px 14px;border-radius:4px;border:1px solid #0b57d0;background:#0b57d0;color:#fff;cursor:pointer;text-decoration:none;margin:.4em .4em .4em 0}
-button.secondary{background:#fff;color:#0b57d0}button.danger{background:#b3261e;border-color:#b3261e}
+button.secondary{background:#fff;color:#0b57d0}.danger{background:#b3261e;border-color:#b3261e;color:#fff}
+fieldset{border:0;padding:0;margin:0}
 .inline{display:inline}
 .field-error{color:#8a1c0f;font-size:.9rem;margin:.2em 0}
 [aria-invalid=true]{border-color:#b3261e;border-width:2px}
@@ -61,14 +62,15 @@ document.addEventListener("change",function(e){var f=e.target.closest&&e.target.
 document.addEventListener("submit",function(e){var m=e.target.getAttribute("data-confirm");if(m&&!window.confirm(m))e.preventDefault();});
 `.trim();
 
-async function shortHash(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest).slice(0, 6)].map((b) => b.toString(16).padStart(2, "0")).join("");
+/** FNV-1a of `text`, hex: enough to tell versions apart. Synchronous on purpose: a promise shared across requests can hang a Worker. */
+function shortHash(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, "0");
 }
 
-/** Versioned asset URLs, computed once per isolate. */
-let versions: Promise<{ css: string; js: string }> | undefined;
-export const assetVersions = () => (versions ??= Promise.all([shortHash(CSS), shortHash(SCRIPT)]).then(([css, js]) => ({ css, js })));
+/** Versioned asset URLs: the content's hash in the query string. */
+export const ASSET_VERSIONS = { css: shortHash(CSS), js: shortHash(SCRIPT) };
 
 /** `GET /assets/app.css` and `/assets/app.js`. */
 export const assetsRouter = new Hono<DashEnv>();

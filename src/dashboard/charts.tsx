@@ -60,7 +60,7 @@ export function ActivityChart({ series, now }: { series: MinuteSeries; now: numb
       <svg width="100%" viewBox={`0 0 ${W} ${H + 22}`} role="img" aria-label={label}>
         <path d={`M0 ${H + 0.5}H${W}`} stroke="#8d96a0" stroke-width="1" />
         {paths.map((p) => (
-          <path d={p.d} stroke={COLORS[p.k]} stroke-width="1" />
+          <path d={p.d} stroke={COLORS[p.k]} stroke-width="2" />
         ))}
         {hours.map((h) => (
           <text x={h * 60 + 2} y={H + 16} font-size="13" fill="#44505c">
@@ -95,7 +95,7 @@ export function LatencyChart({ p }: { p: Percentiles }) {
   const max = Math.max(1, ...rows.map(([, v]) => v ?? 0));
   const label = p.count ? `Attempt latency over ${p.count} attempts: ${rows.map(([n, v]) => `${n} ${v} ms`).join(", ")}.` : "No attempts in the last 24 hours.";
   return (
-    <svg width="100%" viewBox="0 0 400 110" role="img" aria-label={label}>
+    <svg width="400" height="110" viewBox="0 0 400 110" role="img" aria-label={label}>
       {rows.map(([name, v], i) => (
         <>
           <text x="0" y={i * 26 + 18} font-size="13" fill="#1b1f24">

@@ -6,7 +6,7 @@
  */
 import type { Child } from "hono/jsx";
 import type { Context } from "hono";
-import { assetVersions } from "./assets";
+import { ASSET_VERSIONS } from "./assets";
 import type { DashEnv } from "./types";
 
 /** A field's error messages as the API gave them (`details[].field` → messages). */
@@ -20,7 +20,7 @@ interface LayoutProps {
 
 /** The whole page, with the navigation a viewer may use. */
 export async function page(c: Context<DashEnv>, props: LayoutProps, status: 200 | 201 | 400 | 403 | 404 | 409 | 410 | 422 | 429 | 500 = 200) {
-  const v = await assetVersions();
+  const v = ASSET_VERSIONS;
   const d = props.dash;
   c.header("Cache-Control", "no-store");
   return c.html(

@@ -36,6 +36,7 @@ export async function launch() {
 /** Screenshots of the current page at 375 px and desktop width, into docs/screenshots/<name>-{375,desktop}.png. */
 export async function screenshots(page, name) {
   mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.evaluate(() => document.activeElement?.blur());
   for (const [label, size] of [["375", NARROW], ["desktop", DESKTOP]]) {
     await page.setViewportSize(size);
     await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-${label}.png`), fullPage: true });
