@@ -9,7 +9,7 @@ import { startReceiver } from "../support/receiver.mjs";
 import { freePort, plan, removeDir, startService, tempStateDir, waitFor } from "../e2e/support/service.mjs";
 import { sendBatch, sendOne } from "./support/ingest.mjs";
 import { audit, sendOrderIsIdOrder, successfulReceipts, summarize } from "./support/ledger.mjs";
-import { deliveriesOf } from "./support/api.mjs";
+import { deliveriesOf, delivery } from "./support/api.mjs";
 
 const ARGS = ["--var", "SWEEP_AFTER_SECONDS:2", "--var", "SWEEP_INTERVAL_SECONDS:1"];
 const ENDPOINTS = 20;
@@ -157,6 +157,14 @@ test("2 000 events, 20 endpoints, 20 % transient failures, 3 × kill -9: every a
   const repeats = results.flatMap((a) => a.repeats);
   const spansKill = (r) => timeline.some((k) => r.firstAt - started <= k.killedAt && r.at - started >= k.killedAt);
   t.diagnostic(`duplicates: ${repeats.filter(spansKill).length} with a kill -9 between the two receipts, ${repeats.filter((r) => !spansKill(r)).length} without`);
+  // For the first few duplicates with no kill between, the service's own account of the delivery.
+  for (const r of repeats.filter((x) => !spansKill(x)).slice(0, 5)) {
+    const log = await delivery(service, r.deliveryId).then(
+      (d) => d.attempt_log.map((a) => `#${a.attempt} ${a.trigger} ${a.response_code ?? a.error}`).join(", "),
+      (err) => err.message,
+    );
+    t.diagnostic(`duplicate without a kill: ${r.deliveryId} received +${r.firstAt - started} and +${r.at - started} ms; attempt log: ${log}`);
+  }
   if (arrival) t.diagnostic(`kills: ${JSON.stringify(timeline)}\n--- service output (tail) ---\n${service.output().slice(-3000)}`);
 
   accepted.forEach((ids, i) => assert.ok(sendOrderIsIdOrder(ids), `${name(i)}: events sent one after another have increasing ids`));

@@ -49,7 +49,7 @@ export function audit(acceptedIds, receipts) {
       unexpected.push(r.eventId);
       continue;
     }
-    if (firstByDelivery.has(r.deliveryId)) repeats.push({ eventId: r.eventId, firstAt: firstByDelivery.get(r.deliveryId).at, at: r.at });
+    if (firstByDelivery.has(r.deliveryId)) repeats.push({ eventId: r.eventId, deliveryId: r.deliveryId, firstAt: firstByDelivery.get(r.deliveryId).at, at: r.at });
     else firstByDelivery.set(r.deliveryId, r);
   }
   const firsts = [...firstByDelivery.values()];
