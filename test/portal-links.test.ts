@@ -112,6 +112,11 @@ describe("opening a portal link", () => {
     const keys = (await call("GET", "/v1/api_keys", { key: a.key })).json.data;
     expect(keys.find((k: any) => k.name === `portal link ${l.id}`)).toMatchObject({ scopes: ["webhooks:read"], revoked_at: null });
     expect((await new Browser().get("/dashboard/portal/rpl_nonsense")).status).toBe(410);
+    // Over https the cookie is Secure too.
+    const secure = await link(a.key, { expires_in: 600 });
+    const res = await exports.default.fetch(new Request(secure.url.replace(/^http:/, "https:")));
+    expect(res.status).toBe(200);
+    expect(res.headers.getSetCookie().find((c) => c.startsWith("rubric_session="))).toMatch(/; Secure/);
   });
 
   it("is refused after it expires, and a session it opened ends at the same time", async () => {

@@ -64,7 +64,6 @@ export function authRouter(apiFetch: ApiFetch) {
   });
 
   r.get("/portal/:token", async (c) => {
-    c.header("Referrer-Policy", "no-referrer");
     const link = await consumePortalToken(c.var.db, c.req.param("token"));
     if (link === "invalid") {
       return page(
