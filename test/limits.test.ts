@@ -125,7 +125,9 @@ beforeAll(async () => {
   }, 10_000, "the fixture's delivery");
   await waitFor(async () => (await call("GET", `/v1/events/${event.id}`, { key })).json.status === "dispatched", 10_000, "the fixture's event to be dispatched");
   const apiKeyId = (await call("GET", "/v1/api_keys", { key })).json.data[0].id as string;
+  const portalLink = await call("POST", "/v1/portal_links", { key, body: { expires_in: 600 } });
   const ids: Record<string, string> = {
+    portal_links: portalLink.json.id as string,
     accounts: accountId,
     webhooks: hook.id,
     events: event.id,

@@ -31,6 +31,7 @@ export async function loadWebhookForDispatch(db: Db, webhookId: string) {
         templates: webhooks.templates,
         headers: webhooks.headers,
         previousSecrets: webhooks.previousSecrets,
+        createdAt: webhooks.createdAt,
         accountStatus: accounts.status,
       })
       .from(webhooks)

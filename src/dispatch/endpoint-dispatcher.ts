@@ -29,11 +29,12 @@ import {
   recordAttempts,
   type WebhookForDispatch,
 } from "../db/delivery-queries";
-import { idTime, newId, parseDeliveryId } from "../lib/ids";
+import { idFloor, idTime, newId, parseDeliveryId } from "../lib/ids";
 import { importSecretKey } from "../lib/secret-box";
 import { deliverOnce, failedBeforeSending } from "./deliver";
 import { disableReason, disableWebhook, trackFailure } from "./endpoint-health";
 import { EndpointQueue, type QueueRow, type Trigger } from "./endpoint-queue";
+import { clearedUpTo, FENCE_FIRST_RECHECK_MS, FENCE_MAX_RECHECK_MS, lastAttemptedEventId } from "./fifo-fence";
 import { inLanes, Pacer } from "./lanes";
 import { emitOperationalEvent } from "./operational-events";
 import { latencyCounters } from "../metrics/counters";
@@ -62,6 +63,8 @@ interface InlineJob {
   closed: boolean;
   /** Finished after the job was stored: their queue rows go once their records are written. */
   finished: string[];
+  /** Events the caller is fanning out right now (pending in D1, but not missing): the FIFO fence ignores them. */
+  accounted: Set<string>;
   /** Events the caller already had, by id: no D1 read to send them. */
   events: Map<string, EventSnapshot>;
   /** The latest attempt of each delivery, read once for the whole job. */
@@ -84,6 +87,9 @@ const DRAIN_CHUNK = 50;
 /** Attempts in flight at once: one in FIFO mode, max_in_flight in parallel mode. */
 const lanesOf = (webhook: WebhookForDispatch | null) => (webhook?.ordering === "parallel" ? webhook.maxInFlight : 1);
 
+/** The event id inside a delivery id. */
+const eventOf = (deliveryId: string) => parseDeliveryId(deliveryId)?.eventId ?? "";
+
 const chunkSize = (perSecond: number | null | undefined) => (perSecond ? Math.min(DRAIN_CHUNK, Math.max(1, perSecond * 10)) : DRAIN_CHUNK);
 
 export class EndpointDispatcher extends DurableObject<Env> {
@@ -101,6 +107,10 @@ export class EndpointDispatcher extends DurableObject<Env> {
   private sending = 0;
   /** Spaces attempt starts when the webhook has a rate_limit_per_second. */
   private readonly pacer = new Pacer();
+  /** The event of the latest delivery attempted here (FIFO fence's lower bound); undefined until read. */
+  private lastEvent: string | null | undefined = undefined;
+  /** How long a fenced queue waits before it looks again (doubles while blocked). */
+  private fenceWait = FENCE_FIRST_RECHECK_MS;
   /** This object's billable operations and outcomes, flushed to D1 every USAGE_FLUSH_SECONDS. */
   private readonly usage = new UsageMeter();
   private lastFlush = 0;
@@ -121,10 +131,10 @@ export class EndpointDispatcher extends DurableObject<Env> {
    * once each one was either attempted or stored durably, and within about
    * {@link INLINE_BUDGET_MS} even when the endpoint is slow.
    */
-  async enqueue(deliveryIds: string[], trigger: Trigger = "scheduled", events: EventSnapshot[] = []): Promise<void> {
+  async enqueue(deliveryIds: string[], trigger: Trigger = "scheduled", events: EventSnapshot[] = [], accounted: string[] = []): Promise<void> {
     this.usage.add("do_requests");
     try {
-      await this.accept([...new Set(deliveryIds)].sort(), trigger, events);
+      await this.accept([...new Set(deliveryIds)].sort(), trigger, events, new Set(accounted));
     } finally {
       this.afterWork();
     }
@@ -140,7 +150,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
     this.afterWork();
   }
 
-  private async accept(all: string[], trigger: Trigger, events: EventSnapshot[]): Promise<void> {
+  private async accept(all: string[], trigger: Trigger, events: EventSnapshot[], accounted: Set<string>): Promise<void> {
     // Already being sent inline: a second hand-over (or a second manual retry) changes nothing.
     // Finished here but not yet recorded in D1 (records are written in batches): a copy must not send it again.
     const unrecorded = new Set(trigger === "manual" ? [] : this.records.map((r) => r.context.deliveryId));
@@ -150,9 +160,14 @@ export class EndpointDispatcher extends DurableObject<Env> {
     if (running && !running.stored && !running.closed && running.trigger === trigger && this.queue.length() === 0) {
       // Join the inline job in progress instead of paying for storage: same order, same time budget.
       const webhookId = parseDeliveryId(ids[0]!)?.webhookId;
-      const latest = webhookId ? await latestAttemptsOf(this.db, webhookId, ids) : new Map<string, LatestAttempt>();
-      // Checked again after the read: the job may have been stored or finished meanwhile.
-      if (!running.stored && !running.closed && this.inline === running) {
+      const webhook = webhookId ? await this.webhookConfig(webhookId) : null;
+      const held = new Set([...accounted, ...[...running.inFlight, ...running.ids].map(eventOf)]);
+      const [latest, cleared] = await Promise.all([
+        webhookId ? latestAttemptsOf(this.db, webhookId, ids) : new Map<string, LatestAttempt>(),
+        this.clearedCount(webhook, ids, trigger, held),
+      ]);
+      // Checked again after the reads: the job may have been stored or finished meanwhile.
+      if (cleared === ids.length && !running.stored && !running.closed && this.inline === running) {
         running.latest ??= new Map();
         for (const [id, l] of latest) running.latest.set(id, l);
         for (const e of events) running.events.set(e.id, e);
@@ -174,6 +189,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
       stored: false,
       closed: false,
       finished: [],
+      accounted,
       events: new Map(events.map((e) => [e.id, e])),
       latest: null,
       done: null,
@@ -267,10 +283,19 @@ export class EndpointDispatcher extends DurableObject<Env> {
     try {
       const webhookId = parseDeliveryId(job.ids[0]!)?.webhookId;
       const webhook = webhookId ? await this.webhookConfig(webhookId) : null;
-      // One read tells which of these deliveries were already attempted (a repeated hand-over).
-      const fetched = webhookId ? await latestAttemptsOf(this.db, webhookId, job.ids) : new Map<string, LatestAttempt>();
+      // One read tells which of these deliveries were already attempted (a repeated hand-over);
+      // another, which of them the FIFO fence lets through.
+      const [fetched, cleared] = await Promise.all([
+        webhookId ? latestAttemptsOf(this.db, webhookId, job.ids) : new Map<string, LatestAttempt>(),
+        this.clearedCount(webhook, job.ids, job.trigger, new Set([...job.accounted, ...job.ids.map(eventOf)])),
+      ]);
       // Keep what callers that joined meanwhile already read for their ids.
       job.latest = new Map([...fetched, ...(job.latest ?? [])]);
+      if (cleared < job.ids.length && !job.stored) {
+        // Fenced: an earlier event may still be owed here. These wait in storage (joins too, now).
+        this.queue.store(job.ids.splice(cleared), job.trigger);
+        this.again = true;
+      }
       const fifo = webhook?.ordering !== "parallel";
       let open = lanesOf(webhook);
       const take = () => {
@@ -370,6 +395,16 @@ export class EndpointDispatcher extends DurableObject<Env> {
         await this.setAlarm(fifo ? head.next_at : this.queue.nextDueAt()!);
         return;
       }
+      const dueIds = due.map((r) => r.delivery_id);
+      const cleared = await this.clearedCount(webhook, dueIds, "scheduled", new Set(dueIds.map(eventOf)));
+      if (cleared === 0) {
+        // Fenced: look again soon (the missing event is usually fanned out within moments).
+        await this.setAlarm(now + this.fenceWait);
+        this.fenceWait = Math.min(this.fenceWait * 2, FENCE_MAX_RECHECK_MS);
+        return;
+      }
+      this.fenceWait = FENCE_FIRST_RECHECK_MS;
+      due.splice(cleared);
       // A lease: if this process dies mid-attempt, the alarm brings the attempts back.
       await this.setAlarm(now + MAX_TIMEOUT_MS + LEASE_SLACK_MS);
       const known = await this.prefetch(due.map((r) => r.delivery_id));
@@ -401,6 +436,24 @@ export class EndpointDispatcher extends DurableObject<Env> {
       }
       // Round again: what is due now is sent, or the alarm is set for the next retry.
     }
+  }
+
+  /**
+   * FIFO fence (see fifo-fence.ts): how many of these deliveries, in order, may
+   * be sent now. Parallel mode and manual retries are not fenced.
+   */
+  private async clearedCount(webhook: WebhookForDispatch | null, ids: string[], trigger: Trigger, accounted: Set<string>): Promise<number> {
+    if (!webhook || webhook.ordering === "parallel" || trigger === "manual" || ids.length === 0) return ids.length;
+    this.lastEvent ??= await lastAttemptedEventId(this.db, webhook.id);
+    const floor = idFloor("evt", webhook.createdAt);
+    const from = this.lastEvent && this.lastEvent > floor ? this.lastEvent : floor;
+    const eventIds = ids.map(eventOf);
+    const upTo = eventIds.reduce((max, e) => (e > max ? e : max));
+    if (upTo <= from) return ids.length;
+    const cleared = await clearedUpTo(this.db, webhook.accountId, from, upTo, accounted);
+    if (cleared === null) return ids.length;
+    const blocked = eventIds.findIndex((e) => e > cleared);
+    return blocked === -1 ? ids.length : blocked;
   }
 
   /** What a chunk of stored deliveries needs from D1, read in two queries instead of two per delivery. */
@@ -485,6 +538,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
     const context = { deliveryId, webhook, event, latest };
     this.usage.account = context.webhook.accountId;
     const attempt = (context.latest?.attempt ?? 0) + 1;
+    if (this.lastEvent !== undefined && (this.lastEvent === null || ids.eventId > this.lastEvent)) this.lastEvent = ids.eventId;
     this.sending++;
     const result = await deliverOnce(this.env, await this.key(), context, attempt).finally(() => this.sending--);
     // A manual retry of a finished delivery is one attempt; a pending delivery keeps its schedule.

@@ -66,6 +66,7 @@ export function eventMatchesWebhook(
 
 /** What one webhook gets from a batch: delivery ids in event order and the events themselves. */
 interface Handover {
+  accountId: string;
   ids: string[];
   events: Set<string>;
   snapshots: EventSnapshot[];
@@ -98,7 +99,7 @@ async function planDeliveries(db: Db, batch: EventRow[]): Promise<Map<string, Ha
       // Only endpoints that existed when the event was accepted: a late re-run must not widen the audience.
       if (hook.accountId !== event.accountId || hook.createdAt > event.createdAt) continue;
       if (!eventMatchesWebhook(hook, event, filterable)) continue;
-      const entry = plan.get(hook.id) ?? { ids: [], events: new Set<string>(), snapshots: [], bytes: 0 };
+      const entry = plan.get(hook.id) ?? { accountId: hook.accountId, ids: [], events: new Set<string>(), snapshots: [], bytes: 0 };
       entry.ids.push(deliveryId(event.id, hook.id));
       entry.events.add(event.id);
       const size = event.data.length + event.metadata.length;
@@ -128,7 +129,9 @@ export async function fanOut(env: Env, refs: EventRef[], meter = new UsageMeter(
     [...plan].map(async ([webhookId, entry]) => {
       try {
         meter.add("do_requests");
-        await env.ENDPOINT.get(env.ENDPOINT.idFromName(webhookId)).enqueue(entry.ids, "scheduled", entry.snapshots);
+        // The batch's events are pending until this call returns: the FIFO fence must not wait for them.
+        const accounted = pending.filter((e) => e.accountId === entry.accountId).map((e) => e.id);
+        await env.ENDPOINT.get(env.ENDPOINT.idFromName(webhookId)).enqueue(entry.ids, "scheduled", entry.snapshots, accounted);
       } catch (err) {
         console.error(`handing deliveries to ${webhookId} failed`, err);
         for (const id of entry.events) failed.add(id);
