@@ -2,34 +2,10 @@
 // webhook limits, read-only, CSRF, and one account never seeing another's data.
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { DashboardClient } from "./dashboard-client";
 import { call, newAccount, newWebhook, receiverEndpoint, sendEvent, waitFor } from "./support/helpers";
 
-/** A browser of sorts: keeps cookies, sends forms, never follows redirects. */
-class Browser {
-  cookies = new Map<string, string>();
-  async fetch(method: string, path: string, form?: Record<string, string>) {
-    const headers: Record<string, string> = {};
-    if (this.cookies.size) headers.Cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
-    let body: string | undefined;
-    if (form) {
-      body = new URLSearchParams(form).toString();
-      headers["Content-Type"] = "application/x-www-form-urlencoded";
-    }
-    const res = await exports.default.fetch(new Request(`http://rubric.test${path}`, { method, headers, body, redirect: "manual" }));
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(";");
-      const [name, ...value] = pair!.split("=");
-      if (/max-age=0|expires=Thu, 01 Jan 1970/i.test(c)) this.cookies.delete(name!);
-      else this.cookies.set(name!, value.join("="));
-    }
-    return { status: res.status, headers: res.headers, text: await res.text(), setCookies: res.headers.getSetCookie() };
-  }
-  get = (path: string) => this.fetch("GET", path);
-  /** POSTs a form with the CSRF token of `page`'s forms. */
-  post = (path: string, csrfFrom: string, form: Record<string, string> = {}) => this.fetch("POST", path, { _csrf: csrf(csrfFrom), ...form });
-}
-
-const csrf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
+const Browser = DashboardClient;
 
 async function link(key: string, body: Record<string, unknown>) {
   const res = await call("POST", "/v1/portal_links", { key, body });
