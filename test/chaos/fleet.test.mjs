@@ -123,7 +123,11 @@ test("2 000 events, 20 endpoints, 20 % transient failures, 3 × kill -9: every a
   })();
   chaosDone = chaos;
   // A failed send ends the chaos too (after() waits for a restart in progress before stopping the service).
-  await Promise.all([sending.catch((err) => (halt.abort(), Promise.reject(err))), chaos]);
+  await Promise.all([sending.catch((err) => (halt.abort(), Promise.reject(err))), chaos]).catch((err) => {
+    const soFar = summarize(accepted.map((ids, i) => audit(ids, successfulReceipts(receiver.received(name(i)), receiver.stats(name(i))))));
+    err.message += `\nwhile sending: ${acceptedCount} accepted; so far ${soFar.line}\nkills: ${JSON.stringify(timeline)}\n--- service output (tail) ---\n${service.output().slice(-4000)}`;
+    throw err;
+  });
   const sentAt = Date.now() - started;
   t.diagnostic(`sent ${acceptedCount} events in ${sentAt} ms; ${retriedRequests} request(s) repeated across a kill, ${replayed} event(s) answered as replays`);
   for (const k of timeline) {
