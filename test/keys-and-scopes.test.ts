@@ -59,6 +59,7 @@ describe("API keys", () => {
       ["PATCH", wh, { description: "d" }, "webhooks:write"],
       ["POST", `${wh}/test`, { event_type: "sample.scored", payload: {} }, "webhooks:write"],
       ["POST", `${wh}/rotate_secret`, {}, "webhooks:write"],
+      ["GET", `${wh}/secret`, undefined, "webhooks:write"],
       ["POST", `${wh}/retry_failed`, { since: "2024-01-01T00:00:00Z" }, "webhooks:write"],
       ["POST", "/v1/event_types", { name: "scope.test", description: "d" }, "webhooks:write"],
       ["POST", "/v1/events", { type: "sample.scored", data: {} }, "events:write"],

@@ -117,6 +117,19 @@ describe("delivery history and retries", () => {
 });
 
 describe("secret rotation", () => {
+  it("GET /secret shows the secret that signs now, never cached, and 404 for another account's webhook", async () => {
+    const { key } = await newAccount();
+    const hook = await newWebhook(key, { url: receiverEndpoint("secret").url, secret: "whsec_my_own_secret_for_tests" });
+    const shown = await call("GET", `/v1/webhooks/${hook.id}/secret`, { key });
+    expect(shown.status).toBe(200);
+    expect(shown.json).toEqual({ id: hook.id, secret: "whsec_my_own_secret_for_tests" });
+    expect(shown.headers.get("cache-control")).toBe("no-store");
+    const rotated = await call("POST", `/v1/webhooks/${hook.id}/rotate_secret`, { key, body: {} });
+    expect((await call("GET", `/v1/webhooks/${hook.id}/secret`, { key })).json.secret).toBe(rotated.json.secret);
+    const other = await newAccount();
+    expect((await call("GET", `/v1/webhooks/${hook.id}/secret`, { key: other.key })).status).toBe(404);
+  });
+
   it("signs with both secrets during the grace period and with the new one alone in X-Rubric-Signature", async () => {
     const { key } = await newAccount();
     const ep = receiverEndpoint("rotate");

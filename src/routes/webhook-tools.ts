@@ -14,7 +14,7 @@ import { explainFilters } from "../dispatch/payload-filter";
 import { latencyCounters } from "../metrics/counters";
 import { deliveryId } from "../lib/ids";
 import { createRouter } from "../lib/router";
-import { importSecretKey, sealSecret } from "../lib/secret-box";
+import { importSecretKey, openSecret, sealSecret } from "../lib/secret-box";
 import { knownEventTypes, throwIfIssues } from "../lib/webhook-rules";
 import { apiKeyAuth } from "../middleware/auth";
 import { errorResponses, JsonObject } from "../schemas/common";
@@ -92,6 +92,20 @@ const rotateSecret = createRoute({
       ...jsonContent(z.object({ id: z.string(), secret: z.string(), previous_secret_expires_at: z.string().nullable() })),
     },
     ...errorResponses(400, 401, 404, 415, 422),
+  },
+});
+
+const getSecret = createRoute({
+  method: "get",
+  path: "/{id}/secret",
+  summary: "The current signing secret (needs webhooks:write: a read-only key cannot sign as you)",
+  request: { params: WebhookId },
+  responses: {
+    200: {
+      description: "The secret that signs deliveries now (previous ones still signing are not shown)",
+      ...jsonContent(z.object({ id: z.string(), secret: z.string() })),
+    },
+    ...errorResponses(401, 404),
   },
 });
 
@@ -221,6 +235,12 @@ webhookToolsRouter.openapi(rotateSecret, async (c) => {
     .where(eq(webhooks.id, webhook.id));
   await endpointObject(c.env, webhook.id).invalidate();
   return c.json({ id: webhook.id, secret, previous_secret_expires_at: grace > 0 ? new Date(expiresAt).toISOString() : null }, 200);
+});
+
+webhookToolsRouter.openapi(getSecret, async (c) => {
+  const webhook = await ownWebhook(c, c.req.valid("param").id);
+  c.header("Cache-Control", "no-store");
+  return c.json({ id: webhook.id, secret: await openSecret(await importSecretKey(c.env.ENCRYPTION_KEY), webhook.secret) }, 200);
 });
 
 webhookToolsRouter.openapi(filterTest, async (c) => {

@@ -411,6 +411,19 @@ export interface Operations {
       previous_secret_expires_at: string | null;
     };
   };
+  /** The current signing secret (needs webhooks:write: a read-only key cannot sign as you) */
+  "GET /v1/webhooks/{id}/secret": {
+    path: {
+      id: string;
+    };
+    query: never;
+    headers: never;
+    body: never;
+    response: {
+      id: string;
+      secret: string;
+    };
+  };
   /** Would this event reach the webhook? If not, why not */
   "POST /v1/webhooks/{id}/filter_test": {
     path: {
