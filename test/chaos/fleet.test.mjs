@@ -9,7 +9,7 @@ import { startReceiver } from "../support/receiver.mjs";
 import { freePort, plan, removeDir, startService, tempStateDir, waitFor } from "../e2e/support/service.mjs";
 import { sendBatch, sendOne } from "./support/ingest.mjs";
 import { audit, sendOrderIsIdOrder, successfulReceipts, summarize } from "./support/ledger.mjs";
-import { deliveriesOf, delivery } from "./support/api.mjs";
+import { delivery, notSucceeded } from "./support/api.mjs";
 
 const ARGS = ["--var", "SWEEP_AFTER_SECONDS:2", "--var", "SWEEP_INTERVAL_SECONDS:1"];
 const ENDPOINTS = 20;
@@ -180,28 +180,19 @@ test("2 000 events, 20 endpoints, 20 % transient failures, 3 × kill -9: every a
   assert.equal(summary.delivered, TOTAL);
 
   // The API agrees: every accepted event's delivery to its endpoint is `succeeded`.
-  await waitFor(
-    async () => {
-      for (let i = 0; i < ENDPOINTS; i++) {
-        const rows = await deliveriesOf(service, hooks[i].id);
-        const ok = new Set(rows.filter((d) => d.status === "succeeded").map((d) => d.event_id));
-        if (!accepted[i].every((id) => ok.has(id))) return false;
-      }
-      return true;
-    },
-    { timeout: 30_000, interval: 500, what: "every delivery to be recorded succeeded" },
-  ).catch(async (err) => {
-    const notes = [];
-    for (let i = 0; i < ENDPOINTS; i++) {
-      const rows = new Map((await deliveriesOf(service, hooks[i].id)).map((d) => [d.event_id, d]));
-      for (const id of accepted[i]) {
-        const d = rows.get(id);
-        if (d?.status === "succeeded") continue;
-        const got = receiver.received(name(i)).filter((r) => r.headers["x-rubric-event-id"] === id);
-        notes.push(`${name(i)} ${id} accepted +${acceptedAt.get(id)} ms: API ${d ? `${d.status} after ${d.attempts} attempt(s)` : "no delivery"}; receiver: ${got.map((r) => `${r.answered}@+${r.received_at - started}`).join(" ")}`);
-      }
-    }
-    err.message += `\n${notes.length} not recorded succeeded:\n${notes.slice(0, 40).join("\n")}\nkills: ${JSON.stringify(timeline)}`;
+  const hookIds = hooks.map((h) => h.id);
+  await waitFor(async () => (await notSucceeded(service, hookIds, accepted)).length === 0, {
+    timeout: 30_000,
+    interval: 500,
+    what: "every delivery to be recorded succeeded",
+  }).catch(async (err) => {
+    const missing = await notSucceeded(service, hookIds, accepted);
+    const notes = missing.slice(0, 40).map(({ index, eventId, delivery: d }) => {
+      const got = receiver.received(name(index)).filter((r) => r.headers["x-rubric-event-id"] === eventId);
+      const api = d ? `${d.status} after ${d.attempts} attempt(s)` : "no delivery";
+      return `${name(index)} ${eventId} accepted +${acceptedAt.get(eventId)} ms: API ${api}; receiver: ${got.map((r) => `${r.answered}@+${r.received_at - started}`).join(" ")}`;
+    });
+    err.message += `\n${missing.length} not recorded succeeded:\n${notes.join("\n")}\nkills: ${JSON.stringify(timeline)}`;
     throw err;
   });
   t.diagnostic(`all recorded succeeded by +${Date.now() - started} ms; sweeper re-enqueues since the last restart: ${sweeps(service).join(", ") || "none"}`);

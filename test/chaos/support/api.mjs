@@ -19,3 +19,20 @@ export async function delivery(service, id) {
   if (res.status !== 200) throw new Error(`delivery ${id}: ${res.status} ${res.text}`);
   return res.json;
 }
+
+/**
+ * Accepted events whose delivery the API does not show as `succeeded`:
+ * `acceptedByHook[i]` are the event ids accepted for webhook `hookIds[i]`.
+ * Returns [{index, eventId, delivery (or undefined when none is recorded)}].
+ */
+export async function notSucceeded(service, hookIds, acceptedByHook) {
+  const out = [];
+  for (const [index, id] of hookIds.entries()) {
+    const rows = new Map((await deliveriesOf(service, id)).map((d) => [d.event_id, d]));
+    for (const eventId of acceptedByHook[index]) {
+      const d = rows.get(eventId);
+      if (d?.status !== "succeeded") out.push({ index, eventId, delivery: d });
+    }
+  }
+  return out;
+}
