@@ -4,10 +4,9 @@
 // disables the webhook and `webhook.disabled` reaches a second webhook, signed;
 // and answers dropped mid-body or slow still end in a succeeded delivery.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { startReceiver } from "../support/receiver.mjs";
-import { plan, removeDir, seedVerify, sleep, startService, waitFor } from "../e2e/support/service.mjs";
-import { delivery, deliveriesOf } from "./support/api.mjs";
+import { after, test } from "node:test";
+import { plan, seedVerify, sleep, useService, waitFor } from "../e2e/support/service.mjs";
+import { deliveriesOf, delivery } from "./support/api.mjs";
 
 const ARGS = ["--var", "SWEEP_AFTER_SECONDS:2", "--var", "SWEEP_INTERVAL_SECONDS:1"];
 /** (b): no event to a healthy endpoint may take longer than this from its POST to its receipt. */
@@ -17,17 +16,7 @@ const HANG_TIMEOUT_MS = 2000;
 
 let receiver;
 let service;
-
-before(async () => {
-  receiver = await startReceiver();
-  service = await startService({ args: ARGS });
-});
-
-after(async () => {
-  await service?.stop();
-  await receiver?.close();
-  removeDir(service?.stateDir);
-});
+useService({ args: ARGS }, (started) => ({ service, receiver } = started));
 
 /** A webhook for receiver path `name`, getting `evaluation.completed` events of project `name` (and `extra` fields). */
 async function hook(name, extra = {}) {

@@ -1,25 +1,14 @@
 // Retries against `npm start` (wrangler dev): a receiver that fails twice gets the
 // event on attempt 3, and the delivery record shows every attempt.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { startReceiver } from "../support/receiver.mjs";
-import { plan, removeDir, seedVerify, startService, waitFor } from "./support/service.mjs";
+import { test } from "node:test";
+import { plan, seedVerify, useService, waitFor } from "./support/service.mjs";
 
 const ARGS = ["--var", "SWEEP_AFTER_SECONDS:2", "--var", "SWEEP_INTERVAL_SECONDS:1"];
 
 let receiver;
 let service;
-
-before(async () => {
-  receiver = await startReceiver();
-  service = await startService({ args: ARGS });
-});
-
-after(async () => {
-  await service?.stop();
-  await receiver?.close();
-  removeDir(service?.stateDir);
-});
+useService({ args: ARGS }, (started) => ({ service, receiver } = started));
 
 test("a receiver failing twice with 503 gets the event on attempt 3; the delivery records all three", { timeout: 60_000 }, async () => {
   const { api } = service;

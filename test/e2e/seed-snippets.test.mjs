@@ -2,24 +2,13 @@
 // against `npm start`'s wrangler dev with a real receiver that verifies every
 // delivery the seed's way.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { startReceiver } from "../support/receiver.mjs";
+import { before, test } from "node:test";
 import { SEED_DATA, SEED_METADATA, SEED_SLACK_BODY, SEED_SLACK_TEMPLATES } from "../support/seed.mjs";
-import { plan, removeDir, seedVerify, sleep, startService, waitFor } from "./support/service.mjs";
+import { plan, seedVerify, sleep, useService, waitFor } from "./support/service.mjs";
 
 let receiver;
 let service;
-
-before(async () => {
-  receiver = await startReceiver();
-  service = await startService({ args: ["--var", "SWEEP_AFTER_SECONDS:2", "--var", "SWEEP_INTERVAL_SECONDS:1"] });
-});
-
-after(async () => {
-  await service?.stop();
-  await receiver?.close();
-  removeDir(service?.stateDir);
-});
+useService({ args: ["--var", "SWEEP_AFTER_SECONDS:2", "--var", "SWEEP_INTERVAL_SECONDS:1"] }, (started) => ({ service, receiver } = started));
 
 test("configuring, testing and managing webhooks as the seed's snippets do", { timeout: 90_000 }, async () => {
   const { api } = service;

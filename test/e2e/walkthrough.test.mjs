@@ -2,25 +2,14 @@
 // create a webhook, send events, receive them signed and in order; filters and
 // account isolation over HTTP.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { startReceiver } from "../support/receiver.mjs";
-import { devVar, removeDir, seedVerify, sleep, startService, waitFor } from "./support/service.mjs";
+import { before, test } from "node:test";
+import { devVar, seedVerify, sleep, useService, waitFor } from "./support/service.mjs";
 
 const ARGS = ["--var", "SWEEP_AFTER_SECONDS:2", "--var", "SWEEP_INTERVAL_SECONDS:1"];
 
 let receiver;
 let service;
-
-before(async () => {
-  receiver = await startReceiver();
-  service = await startService({ args: ARGS });
-});
-
-after(async () => {
-  await service?.stop();
-  await receiver?.close();
-  removeDir(service?.stateDir);
-});
+useService({ args: ARGS }, (started) => ({ service, receiver } = started));
 
 const evaluation = (n, projectId = "patient-triage") => ({
   evaluation_id: `eval_${n}`,

@@ -7,7 +7,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
+import { startReceiver } from "../../support/receiver.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const START = path.join(ROOT, "scripts", "start.mjs");
@@ -215,6 +217,25 @@ export async function startService({ stateDir, port, args = [], timeout = 90_000
     },
   };
   return service;
+}
+
+/**
+ * Registers node:test hooks for a test file: before its tests, a receiver and
+ * the service (started with `args`) are handed to `use({service, receiver})`;
+ * after them, both are stopped and the service's state directory removed.
+ */
+export function useService({ args = [] } = {}, use) {
+  const started = {};
+  before(async () => {
+    started.receiver = await startReceiver();
+    started.service = await startService({ args });
+    use(started);
+  });
+  after(async () => {
+    await started.service?.stop();
+    await started.receiver?.close();
+    removeDir(started.service?.stateDir);
+  });
 }
 
 /** SIGKILLs the given process groups (and anything still descending from rootPid), then waits until none is left. */
