@@ -222,7 +222,8 @@ describe("storage", () => {
     const endpoints = await dumpObjects(env.ENDPOINT);
     // Not vacuous: every webhook's object exists and holds its parked deliveries.
     expect(endpoints.length).toBeGreaterThanOrEqual(world.webhooks.length);
-    const queued = endpoints.flatMap((o) => (Array.isArray(o.sql.queue) ? (o.sql.queue as Array<{ delivery_id: string }>) : []).map((r) => r.delivery_id));
+    const rows = (o: (typeof endpoints)[number], table: string) => (Array.isArray(o.sql[table]) ? (o.sql[table] as Array<Record<string, string>>) : []);
+    const queued = endpoints.flatMap((o) => [...rows(o, "queue_batches").flatMap((r) => r.ids!.split(",")), ...rows(o, "queue_retries").map((r) => r.delivery_id!)]);
     expect(queued).toEqual(expect.arrayContaining(world.deliveries));
     expect(found(serialize(endpoints), world.needles)).toEqual([]);
     const sweepers = await dumpObjects(env.SWEEPER);

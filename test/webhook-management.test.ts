@@ -102,7 +102,7 @@ describe("DELETE /v1/webhooks/{id}", () => {
     expect(d.json.status).toBe("cancelled");
     expect(d.json.attempt_log.at(-1).error).toBe("cancelled: webhook deleted");
     const stub = env.ENDPOINT.get(env.ENDPOINT.idFromName(hook.id));
-    expect(await runInDurableObject(stub, (_o, state) => state.storage.sql.exec("SELECT count(*) AS n FROM queue").one().n)).toBe(0);
+    expect(await runInDurableObject(stub, (_o, state) => state.storage.sql.exec("SELECT (SELECT coalesce(sum(n), 0) FROM queue_batches) + (SELECT count(*) FROM queue_retries) AS n").one().n)).toBe(0);
     expect(await runInDurableObject(stub, (_o, state) => state.storage.getAlarm())).toBeNull();
     expect((await call("DELETE", `/v1/webhooks/${hook.id}`, { key })).status).toBe(404);
   });

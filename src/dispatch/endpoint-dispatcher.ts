@@ -33,7 +33,7 @@ import { idFloor, idTime, newId, parseDeliveryId } from "../lib/ids";
 import { importSecretKey } from "../lib/secret-box";
 import { deliverOnce, failedBeforeSending } from "./deliver";
 import { disableReason, disableWebhook, trackFailure } from "./endpoint-health";
-import { EndpointQueue, type QueueRow, type Trigger } from "./endpoint-queue";
+import { EndpointQueue, type Outcome, type Trigger } from "./endpoint-queue";
 import { clearedUpTo, FENCE_FIRST_RECHECK_MS, FENCE_MAX_RECHECK_MS, lastAttemptedEventId } from "./fifo-fence";
 import { inLanes, Pacer } from "./lanes";
 import { emitOperationalEvent } from "./operational-events";
@@ -61,8 +61,6 @@ interface InlineJob {
   stored: boolean;
   /** Set the moment no lane will take another id: from then on, nobody may join. */
   closed: boolean;
-  /** Finished after the job was stored: their queue rows go once their records are written. */
-  finished: string[];
   /** Events the caller is fanning out right now (pending in D1, but not missing): the FIFO fence ignores them. */
   accounted: Set<string>;
   /** Events the caller already had, by id: no D1 read to send them. */
@@ -146,7 +144,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
     this.webhook = null;
     // A stored backlog is looked at again under the new configuration (a switch to
     // parallel mode frees what waited behind a retry; nothing is sent before it is due).
-    if (this.queue.length() > 0) await this.ensureAlarm(Date.now());
+    if (!this.queue.isEmpty()) await this.ensureAlarm(Date.now());
     this.afterWork();
   }
 
@@ -157,7 +155,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
     const ids = all.filter((id) => !this.inline?.ids.includes(id) && !this.inline?.inFlight.has(id) && !unrecorded.has(id));
     if (ids.length === 0) return;
     const running = this.inline;
-    if (running && !running.stored && !running.closed && running.trigger === trigger && this.queue.length() === 0) {
+    if (running && !running.stored && !running.closed && running.trigger === trigger && this.queue.isEmpty()) {
       // Join the inline job in progress instead of paying for storage: same order, same time budget.
       const webhookId = parseDeliveryId(ids[0]!)?.webhookId;
       const webhook = webhookId ? await this.webhookConfig(webhookId) : null;
@@ -176,7 +174,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
         return;
       }
     }
-    if (this.busy || this.queue.length() > 0) {
+    if (this.busy || !this.queue.isEmpty()) {
       this.queue.store(ids, trigger);
       this.again = true;
       await this.ensureAlarm(Date.now());
@@ -188,7 +186,6 @@ export class EndpointDispatcher extends DurableObject<Env> {
       trigger,
       stored: false,
       closed: false,
-      finished: [],
       accounted,
       events: new Map(events.map((e) => [e.id, e])),
       latest: null,
@@ -223,7 +220,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
   async stats(): Promise<{ backlog: number; in_flight: number; oldest_event_at: number | null }> {
     this.usage.add("do_requests");
     const inline = this.inline && !this.inline.stored ? [...this.inline.inFlight, ...this.inline.ids].sort() : [];
-    const head = [this.queue.head()?.delivery_id, inline[0]].filter((id) => id !== undefined).sort()[0];
+    const head = [this.queue.headId() ?? undefined, inline[0]].filter((id) => id !== undefined).sort()[0];
     const oldest = head ? parseDeliveryId(head) : null;
     this.afterWork();
     return {
@@ -317,7 +314,6 @@ export class EndpointDispatcher extends DurableObject<Env> {
       });
       job.closed = true;
       await this.flushRecords();
-      for (const id of job.finished) this.queue.settle(id, null);
       if (job.stored || this.again) await this.drainAll();
     } catch (err) {
       job.closed = true;
@@ -340,14 +336,14 @@ export class EndpointDispatcher extends DurableObject<Env> {
       return;
     }
     if (job.stored) {
-      // Already in the stored queue: a retry updates its row; a finished one goes after its record is written.
-      if (nextAt === null) job.finished.push(id);
-      else this.queue.settle(id, nextAt);
+      // Already in the stored queue: a retry gets its time; a finished one is cleared by the next drain
+      // (its record is written first), so finishing costs no storage write here.
+      if (nextAt !== null) this.queue.retryAt(id, nextAt, job.trigger);
       return;
     }
     if (nextAt === null) return;
     // A failure waits in storage for its retry (its record is already written).
-    this.queue.store([id], job.trigger, nextAt);
+    this.queue.retryAt(id, nextAt, job.trigger);
     if (fifo) {
       // FIFO: everything behind it waits too.
       job.stored = true;
@@ -380,23 +376,23 @@ export class EndpointDispatcher extends DurableObject<Env> {
    */
   private async drain(): Promise<void> {
     for (;;) {
-      const head = this.queue.head();
-      if (!head) {
+      const headId = this.queue.headId();
+      if (!headId) {
         // Keep an alarm only if counters still wait for their flush.
         if (this.usage.empty) await this.ctx.storage.deleteAlarm();
         return;
       }
-      const webhookId = parseDeliveryId(head.delivery_id)?.webhookId;
+      const webhookId = parseDeliveryId(headId)?.webhookId;
       const webhook = webhookId ? await this.webhookConfig(webhookId) : null;
       const fifo = webhook?.ordering !== "parallel";
       const now = Date.now();
-      const due = this.queue.dueRows(fifo, now, chunkSize(webhook?.rateLimitPerSecond));
-      if (due.length === 0) {
-        await this.setAlarm(fifo ? head.next_at : this.queue.nextDueAt()!);
+      const round = this.queue.round(fifo, now, chunkSize(webhook?.rateLimitPerSecond));
+      if (!round) {
+        // Everything waits for a retry.
+        await this.setAlarm(this.queue.nextRetryAt(fifo) ?? now + ERROR_BACKOFF_MS);
         return;
       }
-      const dueIds = due.map((r) => r.delivery_id);
-      const cleared = await this.clearedCount(webhook, dueIds, "scheduled", new Set(dueIds.map(eventOf)));
+      const cleared = await this.clearedCount(webhook, round.ids, "scheduled", new Set(round.ids.map(eventOf)));
       if (cleared === 0) {
         // Fenced: look again soon (the missing event is usually fanned out within moments).
         await this.setAlarm(now + this.fenceWait);
@@ -404,32 +400,29 @@ export class EndpointDispatcher extends DurableObject<Env> {
         return;
       }
       this.fenceWait = FENCE_FIRST_RECHECK_MS;
-      due.splice(cleared);
+      const due = round.ids.slice(0, cleared);
       // A lease: if this process dies mid-attempt, the alarm brings the attempts back.
       await this.setAlarm(now + MAX_TIMEOUT_MS + LEASE_SLACK_MS);
-      const known = await this.prefetch(due.map((r) => r.delivery_id));
-      const outcomes = new Map<string, number | null | "hold">();
+      const known = await this.prefetch(due);
+      const outcomes = new Map<string, Outcome>();
       let stop = false;
-      const take = () => (stop ? undefined : due.shift());
-      await inLanes(lanesOf(webhook), take, async (row) => {
-        const eventId = parseDeliveryId(row.delivery_id)?.eventId;
+      let next = 0;
+      const take = () => (stop || next >= due.length ? undefined : due[next++]);
+      await inLanes(lanesOf(webhook), take, async (id) => {
+        const eventId = parseDeliveryId(id)?.eventId;
         await this.pacer.wait(webhook?.rateLimitPerSecond);
-        const nextAt = await this.attempt(row.delivery_id, row.trigger === "manual" ? "manual" : "scheduled", {
+        const nextAt = await this.attempt(id, round.triggers.get(id) ?? "scheduled", {
           event: eventId ? known.events.get(eventId) : undefined,
-          latest: known.latest.get(row.delivery_id) ?? null,
+          latest: known.latest.get(id) ?? null,
           buffer: true,
         });
-        outcomes.set(row.delivery_id, nextAt);
+        outcomes.set(id, nextAt);
         if (nextAt === "hold" || (fifo && nextAt !== null)) stop = true;
       });
       // Records first, then the queue rows: a crash in between resends (at least once) rather than forgets.
       await this.flushRecords();
-      let held = false;
-      for (const [id, nextAt] of outcomes) {
-        if (nextAt === "hold") held = true;
-        else this.queue.settle(id, nextAt);
-      }
-      if (held) {
+      this.queue.settle(round, outcomes);
+      if ([...outcomes.values()].includes("hold")) {
         // Disabled: nothing is sent until `resume()`; no alarm needed meanwhile.
         if (this.usage.empty) await this.ctx.storage.deleteAlarm();
         return;
@@ -480,7 +473,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
   async resume(): Promise<void> {
     this.usage.add("do_requests");
     this.webhook = null;
-    if (this.queue.length() > 0) await this.ensureAlarm(Date.now());
+    if (!this.queue.isEmpty()) await this.ensureAlarm(Date.now());
     this.afterWork();
   }
 
