@@ -19,6 +19,8 @@ export interface AppEnv {
     /** Ids that increase strictly within this request. */
     newId: (prefix: IdPrefix) => string;
     principal: Principal;
+    /** SHA-256 of the request's API key (set by apiKeyAuth before any lookup). */
+    keyHash: string;
     /** Billable operations and outcomes of this request. */
     meter: UsageMeter;
   };

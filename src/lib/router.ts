@@ -1,5 +1,6 @@
 /** The router factory every resource uses, so validation failures all look alike. */
 import { OpenAPIHono } from "@hono/zod-openapi";
+import { principalOf } from "../middleware/auth";
 import type { AppEnv } from "../types";
 import { type FieldIssue, validationFailed } from "./errors";
 
@@ -11,10 +12,12 @@ export function zodDetails(issues: ReadonlyArray<{ path: PropertyKey[]; message:
 /** Creates a router whose validation failures become 422s in the standard shape. */
 export const createRouter = () =>
   new OpenAPIHono<AppEnv>({
-    defaultHook: (result) => {
+    defaultHook: async (result, c) => {
       if (!result.success) {
-        const details = zodDetails(result.error.issues);
-        throw validationFailed(details);
+        // A call whose handler checks the key (ingest) has not been judged yet: an unauthorised
+        // caller gets its 401/403, not a description of what its body got wrong.
+        if (!c.get("principal") && c.get("keyHash")) c.set("principal", await principalOf(c));
+        throw validationFailed(zodDetails(result.error.issues));
       }
     },
   });

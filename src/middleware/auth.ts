@@ -10,7 +10,8 @@ import { isWellFormedKey } from "../lib/api-keys";
 import { ApiError } from "../lib/errors";
 import { enforceRateLimit } from "./rate-limit";
 import { allows, requiredScope } from "./scopes";
-import type { AppEnv } from "../types";
+import type { Context } from "hono";
+import type { AppEnv, Principal } from "../types";
 
 function bearer(header: string | undefined): string | null {
   const match = header?.match(/^Bearer\s+(\S+)$/i);
@@ -25,9 +26,18 @@ export async function constantTimeEqual(a: string, b: string): Promise<boolean> 
 }
 
 /**
+ * Calls whose handler checks the key itself, in the same D1 round trip as
+ * its write (ingest: see routes/ingest-fast.ts), with exactly the rules of
+ * {@link principalOf}.
+ */
+const CHECKED_BY_HANDLER = /^\/v1\/events(\/batch)?$/;
+
+/**
  * Requires a valid, unrevoked API key of an active account with the scope the
- * call needs (middleware/scopes.ts), within its rate limit; sets `c.var.principal`.
- * Nothing is cached: a revoked key or a disabled account stops working on the next request.
+ * call needs (middleware/scopes.ts), within its rate limit; sets `c.var.principal`
+ * (ingest sets it itself). The rate limit is keyed by the key's hash, so it
+ * applies before any lookup. Nothing is cached: a revoked key or a disabled
+ * account stops working on the next request.
  */
 export const apiKeyAuth = () =>
   createMiddleware<AppEnv>(async (c, next) => {
@@ -35,19 +45,42 @@ export const apiKeyAuth = () =>
     if (!key) throw new ApiError("unauthorized", "Missing API key: send 'Authorization: Bearer <api key>'");
     // Shape and checksum first: a malformed key costs no database lookup.
     if (!isWellFormedKey(key)) throw new ApiError("unauthorized", "Invalid API key");
-    const row = await c.var.db
-      .select({ keyId: apiKeys.id, accountId: apiKeys.accountId, scopes: apiKeys.scopes, status: accounts.status })
-      .from(apiKeys)
-      .innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
-      .where(and(eq(apiKeys.keyHash, await sha256Hex(key)), isNull(apiKeys.revokedAt)))
-      .get();
-    if (!row || row.status !== "active") throw new ApiError("unauthorized", "Invalid API key");
-    const needed = requiredScope(c.req.method, new URL(c.req.url).pathname);
-    if (!allows(row.scopes, needed)) throw new ApiError("forbidden", `This API key lacks the '${needed}' scope`);
-    c.set("principal", { accountId: row.accountId, keyId: row.keyId, scopes: row.scopes });
-    await enforceRateLimit(c.env, row.keyId);
+    c.set("keyHash", await sha256Hex(key));
+    await enforceRateLimit(c.env, c.var.keyHash);
+    const path = new URL(c.req.url).pathname;
+    if (!(c.req.method === "POST" && CHECKED_BY_HANDLER.test(path))) c.set("principal", await principalOf(c));
     await next();
   });
+
+/** The key's row, as {@link principalOf} judges it. */
+export interface KeyRow {
+  keyId: string;
+  accountId: string;
+  scopes: string[];
+  status: string;
+}
+
+/** The query behind every key check (by hash, unrevoked, with its account's status). */
+export function keyLookup(c: Context<AppEnv>) {
+  return c.var.db
+    .select({ keyId: apiKeys.id, accountId: apiKeys.accountId, scopes: apiKeys.scopes, status: accounts.status })
+    .from(apiKeys)
+    .innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
+    .where(and(eq(apiKeys.keyHash, c.var.keyHash), isNull(apiKeys.revokedAt)));
+}
+
+/** Judges a key row for this call: 401 unless found and its account active, 403 without the scope. */
+export function judgeKey(c: Context<AppEnv>, row: KeyRow | undefined): Principal {
+  if (!row || row.status !== "active") throw new ApiError("unauthorized", "Invalid API key");
+  const needed = requiredScope(c.req.method, new URL(c.req.url).pathname);
+  if (!allows(row.scopes, needed)) throw new ApiError("forbidden", `This API key lacks the '${needed}' scope`);
+  return { accountId: row.accountId, keyId: row.keyId, scopes: row.scopes };
+}
+
+/** Looks the request's key up and judges it. */
+export async function principalOf(c: Context<AppEnv>): Promise<Principal> {
+  return judgeKey(c, await keyLookup(c).get());
+}
 
 /** Requires the operator token (the Worker secret ADMIN_TOKEN). */
 export const adminAuth = () =>
