@@ -90,6 +90,18 @@ describe("the endpoint's stored queue", () => {
       expect(q.round(true, NOW, 2)!.ids).toEqual(["dlv_3"]);
     }));
 
+  it("lets later hand-overs join the last batch, and keeps those that joined while a round was being sent", () =>
+    withQueue((q, _m, sql) => {
+      q.store(["dlv_1", "dlv_2"], "scheduled");
+      const round = q.round(true, NOW, 50)!;
+      // Arrives during the round's sends: joins the same row.
+      q.store(["dlv_3", "dlv_4"], "scheduled");
+      expect(sql.exec("SELECT count(*) AS n FROM queue_batches").one().n).toBe(1);
+      q.settle(round, new Map([["dlv_1", null], ["dlv_2", null]]));
+      expect(q.ids()).toEqual(["dlv_3", "dlv_4"]);
+      expect(q.round(true, NOW, 50)!.ids).toEqual(["dlv_3", "dlv_4"]);
+    }));
+
   it("moves the rows of an object from before batches (one row per delivery) over once", () =>
     withQueue((q, _m, sql) => {
       sql.exec("CREATE TABLE queue (delivery_id TEXT PRIMARY KEY, next_at INTEGER NOT NULL DEFAULT 0, trigger TEXT NOT NULL DEFAULT 'scheduled') WITHOUT ROWID");

@@ -41,6 +41,8 @@ export interface Round {
 /** What became of a delivery in a round: finished (null), retry at (ms), or held (webhook disabled). */
 export type Outcome = number | null | "hold";
 
+/** A batch grows by joining up to this many deliveries (a round reads and rewrites whole rows). */
+const MAX_BATCH = 500;
 /** Rows of each table read per round. */
 const ROWS_PER_ROUND = 50;
 /** Bound parameters per statement (the storage API's limit is 100). */
@@ -83,11 +85,18 @@ export class EndpointQueue {
     this.sql.exec("DROP TABLE queue");
   }
 
-  /** Adds deliveries due now as one batch (merged with a batch that has the same first id). */
+  /**
+   * Adds deliveries due now. They join the last batch when they all come
+   * after its first id (one row rewritten instead of a new row to write and
+   * later delete), or a batch with the same first id; otherwise they make a
+   * batch of their own.
+   */
   store(ids: string[], trigger: Trigger) {
     const sorted = [...new Set(ids)].sort();
     if (sorted.length === 0) return;
-    const existing = this.exec<BatchRow>("SELECT * FROM queue_batches WHERE first_id = ?", sorted[0])[0];
+    const tail = this.exec<BatchRow>("SELECT * FROM queue_batches ORDER BY first_id DESC LIMIT 1")[0];
+    const joinsTail = tail && tail.first_id <= sorted[0]! && tail.trigger === trigger && tail.n + sorted.length <= MAX_BATCH;
+    const existing = joinsTail ? tail : this.exec<BatchRow>("SELECT * FROM queue_batches WHERE first_id = ?", sorted[0])[0];
     const merged = existing ? [...new Set([...split(existing), ...sorted])].sort() : sorted;
     const kept = existing?.trigger === "manual" ? "manual" : trigger;
     this.exec("INSERT OR REPLACE INTO queue_batches (first_id, ids, n, trigger) VALUES (?, ?, ?, ?)", merged[0], merged.join(","), merged.length, kept);
@@ -143,7 +152,10 @@ export class EndpointQueue {
    */
   settle(round: Round, outcomes: Map<string, Outcome>) {
     const done = (id: string) => outcomes.has(id) && outcomes.get(id) !== "hold";
-    for (const b of round.batches) {
+    for (const read of round.batches) {
+      // Read again: deliveries may have joined this batch while the round was being sent.
+      const b = this.exec<BatchRow>("SELECT * FROM queue_batches WHERE first_id = ?", read.first_id)[0];
+      if (!b) continue;
       const before = split(b);
       const left = before.filter((id) => !done(id));
       if (left.length === before.length) continue;
