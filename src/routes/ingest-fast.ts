@@ -17,6 +17,22 @@ import { meterD1 } from "../metrics/usage-meter";
 import type { AppEnv } from "../types";
 import type { EventInput, EventRow } from "./ingest";
 
+/** An event's row as stored, but for its account (known once the key is). */
+export function eventRow(c: Context<AppEnv>, item: EventInput, now: number): Omit<EventRow, "accountId"> {
+  const { projectId, severity } = eventAttributes(item);
+  return {
+    id: c.var.newId("evt"),
+    type: item.type,
+    createdAt: now,
+    data: JSON.stringify(item.data),
+    metadata: JSON.stringify(item.metadata ?? {}),
+    projectId,
+    severity,
+    status: "pending",
+    idempotencyKey: item.idempotency_key ?? null,
+  };
+}
+
 /** Whether these items can take the one-round-trip path. */
 export function fitsOneTrip(items: EventInput[]): boolean {
   const builtIn = items.every((i) => i.type in BUILTIN_EVENT_TYPES && !OPERATIONAL_EVENT_TYPES.has(i.type));
@@ -32,20 +48,7 @@ export function fitsOneTrip(items: EventInput[]): boolean {
  */
 export async function acceptInOneTrip(c: Context<AppEnv>, items: EventInput[]): Promise<EventRow[] | null> {
   const now = Date.now();
-  const rows = items.map((item): Omit<EventRow, "accountId"> => {
-    const { projectId, severity } = eventAttributes(item);
-    return {
-      id: c.var.newId("evt"),
-      type: item.type,
-      createdAt: now,
-      data: JSON.stringify(item.data),
-      metadata: JSON.stringify(item.metadata ?? {}),
-      projectId,
-      severity,
-      status: "pending",
-      idempotencyKey: item.idempotency_key ?? null,
-    };
-  });
+  const rows = items.map((item) => eventRow(c, item, now));
   const d1 = meterD1(c.env.DB, c.var.meter);
   // The same rules as judgeKey: unrevoked key, active account, `events:write` or `admin`.
   const insert = d1.prepare(`

@@ -7,14 +7,13 @@ import { and, eq, inArray, lt } from "drizzle-orm";
 import type { Context } from "hono";
 import { chunk } from "../db/client";
 import { events, eventTypes } from "../db/schema";
-import { eventAttributes } from "../dispatch/match";
 import { eventMessage } from "../dispatch/messages";
 import type { FieldIssue } from "../lib/errors";
 import { BUILTIN_EVENT_TYPES, OPERATIONAL_EVENT_TYPES } from "../lib/event-types";
 import { validateAgainstSchema } from "../lib/json-schema";
 import { throwIfIssues } from "../lib/webhook-rules";
 import { principalOf } from "../middleware/auth";
-import { acceptInOneTrip, fitsOneTrip } from "./ingest-fast";
+import { acceptInOneTrip, eventRow, fitsOneTrip } from "./ingest-fast";
 import type { AppEnv } from "../types";
 
 /** An idempotency key returns the first event for this long. */
@@ -111,19 +110,7 @@ export async function acceptEvents(c: Context<AppEnv>, items: EventInput[], pref
       results.push({ event: prior, duplicate: true });
       continue;
     }
-    const { projectId, severity } = eventAttributes(item);
-    const row: EventRow = {
-      id: c.var.newId("evt"),
-      accountId,
-      type: item.type,
-      createdAt: now,
-      data: JSON.stringify(item.data),
-      metadata: JSON.stringify(item.metadata ?? {}),
-      projectId,
-      severity,
-      status: "pending",
-      idempotencyKey: key,
-    };
+    const row: EventRow = { ...eventRow(c, item, now), accountId };
     if (key) claimed.set(key, row);
     fresh.push(row);
     results.push({ event: row, duplicate: false });
