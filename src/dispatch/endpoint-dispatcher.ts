@@ -388,8 +388,9 @@ export class EndpointDispatcher extends DurableObject<Env> {
       const now = Date.now();
       const round = this.queue.round(fifo, now, chunkSize(webhook?.rateLimitPerSecond));
       if (!round) {
-        // Everything waits for a retry.
-        await this.setAlarm(this.queue.nextRetryAt(fifo) ?? now + ERROR_BACKOFF_MS);
+        // Everything waits for a retry. (Never sooner than a moment from now: a queue whose
+        // rounds come up empty while a retry looks due must not spin.)
+        await this.setAlarm(Math.max(this.queue.nextRetryAt(fifo) ?? now + ERROR_BACKOFF_MS, now + 250));
         return;
       }
       const cleared = await this.clearedCount(webhook, round.ids, "scheduled", new Set(round.ids.map(eventOf)));
