@@ -64,6 +64,21 @@ export function eventMatchesWebhook(
   return !hasPayloadFilters(hook.filters) || payloadFiltersMatch(hook.filters, filterable());
 }
 
+/**
+ * Whether `event` is owed to `hook`: same account, the webhook existed when
+ * the event was accepted (a late re-run must not widen the audience), the
+ * event is not an operational one `about` this webhook, and it matches.
+ */
+export function isOwed(
+  hook: { id: string; accountId: string; createdAt: number; events: string[]; filters: Record<string, unknown> | null },
+  event: EventRow,
+  about: string | null,
+  filterable: () => FilterableEvent,
+): boolean {
+  if (hook.id === about || hook.accountId !== event.accountId || hook.createdAt > event.createdAt) return false;
+  return eventMatchesWebhook(hook, event, filterable);
+}
+
 /** What one webhook gets from a batch: delivery ids in event order and the events themselves. */
 interface Handover {
   accountId: string;
@@ -95,10 +110,7 @@ async function planDeliveries(db: Db, batch: EventRow[]): Promise<Map<string, Ha
     const filterable = lazyFilterable(event);
     const about = aboutWebhook(event.type, event.data);
     for (const hook of hooks) {
-      if (hook.id === about) continue;
-      // Only endpoints that existed when the event was accepted: a late re-run must not widen the audience.
-      if (hook.accountId !== event.accountId || hook.createdAt > event.createdAt) continue;
-      if (!eventMatchesWebhook(hook, event, filterable)) continue;
+      if (!isOwed(hook, event, about, filterable)) continue;
       const entry = plan.get(hook.id) ?? { accountId: hook.accountId, ids: [], events: new Set<string>(), snapshots: [], bytes: 0 };
       entry.ids.push(deliveryId(event.id, hook.id));
       entry.events.add(event.id);

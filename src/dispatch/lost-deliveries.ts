@@ -13,7 +13,7 @@ import type { Db } from "../db/client";
 import { latestAttemptsOf } from "../db/delivery-queries";
 import { deliveryAttempts, events, webhooks } from "../db/schema";
 import { deliveryId } from "../lib/ids";
-import { eventMatchesWebhook, lazyFilterable } from "./fan-out";
+import { isOwed, lazyFilterable } from "./fan-out";
 import { aboutWebhook } from "./operational-events";
 
 /** A retry this much overdue is taken as lost (an object's alarm fires within seconds). */
@@ -67,7 +67,7 @@ async function unattemptedBehind(db: Db, hook: typeof webhooks.$inferSelect, aft
     .orderBy(asc(events.id))
     .limit(BEHIND_LIMIT);
   const owed = later
-    .filter((e) => hook.createdAt <= e.createdAt && aboutWebhook(e.type, e.data) !== hook.id && eventMatchesWebhook(hook, e, lazyFilterable(e)))
+    .filter((e) => isOwed(hook, e, aboutWebhook(e.type, e.data), lazyFilterable(e)))
     .map((e) => deliveryId(e.id, hook.id));
   const attempted = await latestAttemptsOf(db, hook.id, owed);
   return owed.filter((id) => !attempted.has(id));
