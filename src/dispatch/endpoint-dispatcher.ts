@@ -302,13 +302,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
         return id;
       };
       await inLanes(open, take, async (id) => {
-        const eventId = parseDeliveryId(id)?.eventId;
-        await this.pacer.wait(webhook?.rateLimitPerSecond);
-        const nextAt = await this.attempt(id, job.trigger, {
-          event: eventId ? job.events.get(eventId) : undefined,
-          latest: job.latest?.get(id) ?? null,
-          buffer: true,
-        });
+        const nextAt = await this.pacedAttempt(id, job.trigger, webhook, job.events, job.latest);
         job.inFlight.delete(id);
         await this.afterInlineAttempt(job, id, nextAt, fifo);
       });
@@ -410,13 +404,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
       let next = 0;
       const take = () => (stop || next >= due.length ? undefined : due[next++]);
       await inLanes(lanesOf(webhook), take, async (id) => {
-        const eventId = parseDeliveryId(id)?.eventId;
-        await this.pacer.wait(webhook?.rateLimitPerSecond);
-        const nextAt = await this.attempt(id, round.triggers.get(id) ?? "scheduled", {
-          event: eventId ? known.events.get(eventId) : undefined,
-          latest: known.latest.get(id) ?? null,
-          buffer: true,
-        });
+        const nextAt = await this.pacedAttempt(id, round.triggers.get(id) ?? "scheduled", webhook, known.events, known.latest);
         outcomes.set(id, nextAt);
         if (nextAt === "hold" || (fifo && nextAt !== null)) stop = true;
       });
@@ -430,6 +418,18 @@ export class EndpointDispatcher extends DurableObject<Env> {
       }
       // Round again: what is due now is sent, or the alarm is set for the next retry.
     }
+  }
+
+  /** One attempt from a lane: waits for the pacer's slot, then sends with what the caller already read from D1. */
+  private async pacedAttempt(
+    id: string,
+    trigger: Trigger,
+    webhook: WebhookForDispatch | null,
+    events: Map<string, EventSnapshot>,
+    latest: Map<string, LatestAttempt> | null,
+  ): Promise<Outcome> {
+    await this.pacer.wait(webhook?.rateLimitPerSecond);
+    return this.attempt(id, trigger, { event: events.get(eventOf(id)), latest: latest?.get(id) ?? null, buffer: true });
   }
 
   /**
@@ -455,7 +455,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
     const webhookId = parseDeliveryId(ids[0]!)?.webhookId;
     const webhook = webhookId ? await this.webhookConfig(webhookId) : null;
     if (!webhook) return { latest: new Map(), events: new Map() };
-    const eventIds = ids.map((id) => parseDeliveryId(id)?.eventId).filter((e): e is string => !!e);
+    const eventIds = ids.map(eventOf).filter((e) => e !== "");
     const [latest, events] = await Promise.all([latestAttemptsOf(this.db, webhook.id, ids), loadEventsForDispatch(this.db, webhook.accountId, eventIds)]);
     return { latest, events };
   }
