@@ -87,12 +87,14 @@ export class OutboxSweeper extends DurableObject<Env> {
         ),
       )
     ).flat();
-    const due = stale.filter((e) => this.resendDue(e.id, now));
+    // Each stale event's back-off, read once: whether it may go now, and how often it went before.
+    const resent = new Map(stale.map((e) => [e.id, this.resendRow(e.id)]));
+    const due = stale.filter((e) => (resent.get(e.id)?.next_at ?? 0) <= now);
     // sendBatch takes at most 100 messages.
     for (const part of chunk(due, 100)) {
       await this.env.EVENTS_QUEUE.sendBatch(part.map((e) => ({ body: eventMessage(e.accountId, e.id), contentType: "json" as const })));
       this.usage.add("queue_operations", part.length);
-      for (const e of part) this.noteResend(e.id, now);
+      for (const e of part) this.noteResend(e.id, resent.get(e.id)?.count ?? 0, now);
     }
     const oldestPending = stale.reduce<string | null>((min, e) => (min === null || e.id < min ? e.id : min), null);
     const ceiling = idFloor("evt", now - SKEW_MS);
@@ -107,15 +109,13 @@ export class OutboxSweeper extends DurableObject<Env> {
     return due.length;
   }
 
-  /** Whether a pending event may be re-enqueued now (never before, or its back-off is over). */
-  private resendDue(eventId: string, now: number): boolean {
-    const row = this.ctx.storage.sql.exec<{ next_at: number }>("SELECT next_at FROM resends WHERE event_id = ?", eventId).toArray()[0];
-    return !row || row.next_at <= now;
+  /** A pending event's back-off: how often it was re-enqueued and not before when again (none: never yet). */
+  private resendRow(eventId: string): { count: number; next_at: number } | undefined {
+    return this.ctx.storage.sql.exec<{ count: number; next_at: number }>("SELECT count, next_at FROM resends WHERE event_id = ?", eventId).toArray()[0];
   }
 
-  /** Records a re-enqueue and when the next one may happen. */
-  private noteResend(eventId: string, now: number) {
-    const count = this.ctx.storage.sql.exec<{ count: number }>("SELECT count FROM resends WHERE event_id = ?", eventId).toArray()[0]?.count ?? 0;
+  /** Records a re-enqueue (the `count`-th before it) and when the next one may happen. */
+  private noteResend(eventId: string, count: number, now: number) {
     const wait = Math.min(RESEND_FIRST_MS * 2 ** count, RESEND_MAX_MS);
     this.ctx.storage.sql.exec("INSERT OR REPLACE INTO resends (event_id, count, next_at) VALUES (?, ?, ?)", eventId, count + 1, now + wait);
     this.usage.add("do_rows_written");
