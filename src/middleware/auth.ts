@@ -60,8 +60,8 @@ export interface KeyRow {
   status: string;
 }
 
-/** The query behind every key check (by hash, unrevoked, with its account's status). */
-export function keyLookup(c: Context<AppEnv>) {
+/** The query behind the key check (by hash, unrevoked, with its account's status); ingest-fast.ts reads the same row in raw SQL. */
+function keyLookup(c: Context<AppEnv>) {
   return c.var.db
     .select({ keyId: apiKeys.id, accountId: apiKeys.accountId, scopes: apiKeys.scopes, status: accounts.status })
     .from(apiKeys)
