@@ -79,6 +79,8 @@ class Webhook(RubricObject):
     filters: Optional[Dict[str, Any]]
     retry_config: Optional[Dict[str, Any]]
     ordering: str
+    max_in_flight: int
+    rate_limit_per_second: Optional[int]
     timeout_ms: int
     format: str
     templates: Optional[Dict[str, Any]]

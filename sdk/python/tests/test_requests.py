@@ -80,6 +80,16 @@ class RequestBuilding(unittest.TestCase):
         self.client.webhooks.create(name="slack", url="https://hooks.example/x", events=["alert.triggered"], format="slack", templates=templates)
         self.assertEqual(self.api.requests[0].json, {"name": "slack", "url": "https://hooks.example/x", "events": ["alert.triggered"], "format": "slack", "templates": templates})
 
+    def test_ordering_modes_and_rate_limit(self) -> None:
+        self.client.webhooks.create(name="p", url="https://hooks.example/p", events=["*"], ordering="parallel", max_in_flight=3, rate_limit_per_second=10)
+        self.client.webhooks.update("wh_1", rate_limit_per_second=None, max_in_flight=6)
+        create, update = self.api.requests
+        self.assertEqual(
+            create.json,
+            {"name": "p", "url": "https://hooks.example/p", "events": ["*"], "ordering": "parallel", "max_in_flight": 3, "rate_limit_per_second": 10},
+        )
+        self.assertEqual(update.json, {"max_in_flight": 6, "rate_limit_per_second": None})
+
     def test_update_sends_only_given_fields_and_null_clears(self) -> None:
         self.client.webhooks.update("wh_1", retry_config={"max_retries": 0}, filters=None)
         req = self.api.requests[0]
