@@ -115,6 +115,20 @@ export function Field({ name, label, value = "", errors = {}, type = "text", hin
   );
 }
 
+/** A list filter's status select: "any", then each status, the current one selected. */
+export const StatusFilter = ({ id, statuses, value }: { id: string; statuses: string[]; value: string }) => (
+  <div>
+    <label for={id}>Status</label>
+    <select id={id} name="status">
+      {["", ...statuses].map((s) => (
+        <option value={s} selected={s === value}>
+          {s || "any"}
+        </option>
+      ))}
+    </select>
+  </div>
+);
+
 /** The API's error as a page-level alert (role=alert so screen readers announce it). */
 export const Alert = ({ message }: { message?: string | null }) =>
   message ? (

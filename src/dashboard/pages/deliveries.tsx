@@ -8,7 +8,7 @@ import { parseDeliveryId } from "../../lib/ids";
 import { query } from "../api-client";
 import { ok } from "../api-errors";
 import { assertWebhook } from "../guard";
-import { Csrf, page, StatusBadge, when } from "../layout";
+import { Csrf, page, StatusBadge, StatusFilter, when } from "../layout";
 import type { DashEnv } from "../types";
 
 const WINDOWS: Record<string, number> = { "1h": 3_600_000, "24h": 86_400_000, "7d": 604_800_000, "30d": 2_592_000_000 };
@@ -41,16 +41,7 @@ deliveryRouter.get("/webhooks/:id/deliveries", async (c) => {
           </p>
         )}
         <form method="get" class="filters card" data-autosubmit action={`/dashboard/webhooks/${id}/deliveries`}>
-          <div>
-            <label for="flt-status">Status</label>
-            <select id="flt-status" name="status">
-              {["", ...STATUSES].map((s) => (
-                <option value={s} selected={s === f.status}>
-                  {s || "any"}
-                </option>
-              ))}
-            </select>
-          </div>
+          <StatusFilter id="flt-status" statuses={STATUSES} value={f.status} />
           <div>
             <label for="flt-type">Event type</label>
             <input id="flt-type" name="event_type" value={f.event_type} />

@@ -4,7 +4,7 @@ import { Hono } from "hono";
 import { query } from "../api-client";
 import { ok } from "../api-errors";
 import { assertAccountWide } from "../guard";
-import { Csrf, page, StatusBadge, when } from "../layout";
+import { Csrf, page, StatusBadge, StatusFilter, when } from "../layout";
 import type { DashEnv } from "../types";
 
 const STATUSES = ["pending", "dispatched", "dead_lettered"];
@@ -30,16 +30,7 @@ eventsRouter.get("/events", async (c) => {
             <label for="ev-type">Type</label>
             <input id="ev-type" name="type" value={f.type} />
           </div>
-          <div>
-            <label for="ev-status">Status</label>
-            <select id="ev-status" name="status">
-              {["", ...STATUSES].map((s) => (
-                <option value={s} selected={s === f.status}>
-                  {s || "any"}
-                </option>
-              ))}
-            </select>
-          </div>
+          <StatusFilter id="ev-status" statuses={STATUSES} value={f.status} />
           <div>
             <button type="submit">Filter</button>
           </div>
