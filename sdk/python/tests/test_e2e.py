@@ -160,6 +160,9 @@ class EndToEnd(unittest.TestCase):
 
         # disable, then delete
         self.assertEqual(client.webhooks.disable(webhook.id).status, "disabled")
+        # Not just the answer: the webhook really is disabled.
+        stored = client.webhooks.get(webhook.id)
+        self.assertEqual((stored.status, stored.disabled_reason), ("disabled", "disabled by API"))
         before = len(receiver.received("production"))
         client.events.send(event_type="alert.triggered", payload={"project_id": "patient-triage", "severity": "high"})
         time.sleep(0.5)

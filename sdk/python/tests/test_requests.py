@@ -164,6 +164,29 @@ class RequestBuilding(unittest.TestCase):
         self.assertEqual(items[1], {"type": "sample.scored", "data": {"sample_id": "s_2"}, "idempotency_key": "s_2"})
         self.assertEqual([(i.index, i.status) for i in result], [(0, "accepted"), (1, "duplicate")])
 
+    def test_calls_without_options_send_what_the_api_takes(self) -> None:
+        # Exactly what goes on the wire: ``{}`` declared JSON where the body is optional, nothing where there
+        # is none. test/empty-json-body.test.ts shows the API answers each as a call without a body (and an
+        # empty body sent with Content-Type: application/json too).
+        self.client.webhooks.disable("wh_1")
+        self.client.webhooks.enable("wh_1")
+        self.client.webhooks.rotate_secret("wh_1")
+        self.client.events.replay("evt_1")
+        self.client.deliveries.retry("dlv_1")
+        self.client.webhooks.delete("wh_1")
+        got = [(r.method, r.path, r.headers.get("content-type"), r.headers.get("content-length", "0"), r.raw) for r in self.api.requests]
+        self.assertEqual(
+            got,
+            [
+                ("POST", "/v1/webhooks/wh_1/disable", "application/json", "2", b"{}"),
+                ("POST", "/v1/webhooks/wh_1/enable", "application/json", "2", b"{}"),
+                ("POST", "/v1/webhooks/wh_1/rotate_secret", "application/json", "2", b"{}"),
+                ("POST", "/v1/events/evt_1/replay", "application/json", "2", b"{}"),
+                ("POST", "/v1/deliveries/dlv_1/retry", None, "0", b""),
+                ("DELETE", "/v1/webhooks/wh_1", None, "0", b""),
+            ],
+        )
+
     def test_other_resources(self) -> None:
         self.api.answer(200, {"id": "evt_1", "deliveries": [{"id": "dlv_1", "success": False}]})
         self.api.answer(200, {"id": "dlv_1", "attempt_log": [{"attempt": 1, "trigger": "scheduled"}]})

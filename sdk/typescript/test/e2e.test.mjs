@@ -199,10 +199,14 @@ test("management: list, deliveries, retryFailed, disable, enable, delete", { tim
   // disable: no new events; enable: they flow again.
   const disabled = await client.webhooks.disable(hook.id);
   assert.equal(disabled.status, "disabled");
+  // Not just the answer: the webhook really is disabled.
+  const stored = await client.webhooks.get(hook.id);
+  assert.deepEqual([stored.status, stored.disabled_reason], ["disabled", "disabled by API"]);
   await client.events.send({ type: "evaluation.completed", data: { n: 4 } });
   await sleep(2_000);
   assert.equal(receiver.received("manage").length, 5, "a disabled webhook gets nothing");
   assert.equal((await client.webhooks.enable(hook.id)).status, "active");
+  assert.equal((await client.webhooks.get(hook.id)).status, "active");
 
   // delete, then it is gone: NotFoundError with the wire code and a request id.
   const deleted = await client.webhooks.delete(hook.id);

@@ -136,6 +136,30 @@ describe("webhooks", () => {
     assert.deepEqual(last().query, { limit: "250", event_type: "evaluation.completed", since: "2024-03-15T00:00:00Z" });
   });
 
+  test("calls without options send what the API takes: `{}` declared JSON where the body is optional, nothing where there is none", async () => {
+    // Exactly what goes on the wire; test/empty-json-body.test.ts shows the API answers each of these
+    // as a call without a body, and an empty body sent with Content-Type: application/json too.
+    const calls = [
+      [() => client.webhooks.disable("wh_1"), "POST", "/v1/webhooks/wh_1/disable", "{}"],
+      [() => client.webhooks.enable("wh_1"), "POST", "/v1/webhooks/wh_1/enable", "{}"],
+      [() => client.webhooks.rotateSecret("wh_1"), "POST", "/v1/webhooks/wh_1/rotate_secret", "{}"],
+      [() => client.events.replay("evt_1"), "POST", "/v1/events/evt_1/replay", "{}"],
+      [() => client.deliveries.retry("dlv_1"), "POST", "/v1/deliveries/dlv_1/retry", ""],
+      [() => client.webhooks.delete("wh_1"), "DELETE", "/v1/webhooks/wh_1", ""],
+    ];
+    for (const [run, method, path, text] of calls) {
+      await run();
+      const r = last();
+      const what = `${method} ${path}`;
+      assert.deepEqual([r.method, r.path, r.text], [method, path, text], what);
+      assert.equal(r.headers["content-type"], text === "" ? undefined : "application/json", what);
+      assert.equal(r.headers["content-length"] ?? "0", String(text.length), what);
+    }
+    // A Content-Type set on every call (as generated clients and proxies do) goes out as given, with the empty body.
+    await client.deliveries.retry("dlv_1", { headers: { "Content-Type": "application/json" } });
+    assert.deepEqual([last().headers["content-type"], last().text, last().headers["content-length"] ?? "0"], ["application/json", "", "0"]);
+  });
+
   test("ids are escaped into the path, and an empty id is refused before any request", async () => {
     await client.webhooks.get("wh_a/../b?c");
     assert.equal(last().path, "/v1/webhooks/wh_a%2F..%2Fb%3Fc");
