@@ -10,6 +10,7 @@ import { RateLimitedError } from "./middleware/rate-limit";
 import { bodyLimits, headerLimits, jsonBodies, urlLimit } from "./middleware/limits";
 import { requestContext } from "./middleware/request-context";
 import { accountsRouter } from "./routes/accounts";
+import { adminHealthRouter } from "./routes/admin-health";
 import { apiKeysRouter } from "./routes/api-keys";
 import { deliveriesRouter } from "./routes/deliveries";
 import { docsRouter } from "./routes/docs";
@@ -65,6 +66,7 @@ export function createApp() {
   app.route("/v1/deliveries", deliveriesRouter);
   app.route("/v1/metrics", metricsRouter);
   app.route("/v1/admin/probe", probeRouter);
+  app.route("/v1/admin/health", adminHealthRouter);
   app.route("/metrics", prometheusRouter);
   // Last: /openapi.json and /docs describe every route mounted above.
   app.route("/", docsRouter(app));

@@ -187,3 +187,14 @@ export const portalLinks = sqliteTable(
   },
   (t) => [index("portal_links_account").on(t.accountId, t.id)],
 );
+
+/**
+ * Where a scan that would otherwise read from the start carries on, by name.
+ * `pending_events` (metrics/pending.ts): no pending event has a smaller id,
+ * so counting them reads only each account's recent ids, with no status
+ * index (which would add a row written to every event).
+ */
+export const scanMarks = sqliteTable("scan_marks", {
+  name: text("name").primaryKey(),
+  value: text("value").notNull(),
+});

@@ -1,11 +1,13 @@
 /** The operator's metrics in Prometheus text exposition format. */
+import { RECOVERY_BOUND_SECONDS } from "../dispatch/recovery-bound";
 import { BILLABLE_OPS, type Counters, LATENCY_BUCKETS_MS } from "./counters";
+import type { PendingEvents } from "./pending";
 import { type EndpointState, oldestAgeSeconds } from "./snapshot";
 
 const v = (c: Counters, k: keyof Counters) => c[k] ?? 0;
 
-/** Renders counters and endpoint state as Prometheus text. */
-export function renderPrometheus(c: Counters, endpoints: EndpointState[], now = Date.now()): string {
+/** Renders counters, endpoint state and the outbox's pending events as Prometheus text. */
+export function renderPrometheus(c: Counters, endpoints: EndpointState[], pending: PendingEvents, now = Date.now()): string {
   const out: string[] = [];
   const metric = (name: string, type: string, help: string, samples: Array<[string, number]>, suffix = "") => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -39,6 +41,14 @@ export function renderPrometheus(c: Counters, endpoints: EndpointState[], now = 
   metric("rubric_endpoint_in_flight", "gauge", "Attempts in progress at an endpoint.", endpoints.map((e) => [`{webhook_id="${e.webhook_id}"}`, e.in_flight]));
   metric("rubric_oldest_undelivered_age_seconds", "gauge", "Age of the oldest event still waiting at any endpoint.", [
     ["", oldestAgeSeconds(endpoints, now)],
+  ]);
+  // The outbox: accepted events not fanned out yet. Over the bound is a stall of ours (alert on > 0).
+  metric("rubric_pending_events", "gauge", "Accepted events not yet fanned out to their webhooks.", [["", pending.count]]);
+  metric("rubric_oldest_pending_event_age_seconds", "gauge", "Age of the oldest accepted event not yet fanned out, or 0.", [
+    ["", pending.oldest_age_seconds],
+  ]);
+  metric("rubric_events_pending_over_bound", "gauge", `Accepted events pending longer than the recovery bound (${RECOVERY_BOUND_SECONDS} s).`, [
+    ["", pending.over_bound],
   ]);
   return `${out.join("\n")}\n`;
 }

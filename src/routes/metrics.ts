@@ -7,6 +7,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../lib/router";
 import { BILLABLE_OPS, type Counters, LATENCY_BUCKETS_MS, OUTCOMES } from "../metrics/counters";
 import { costUsd } from "../metrics/prices";
+import { pendingEvents } from "../metrics/pending";
 import { renderPrometheus } from "../metrics/prometheus";
 import { endpointStates, oldestAgeSeconds, readCounters } from "../metrics/snapshot";
 import { adminAuth, apiKeyAuth } from "../middleware/auth";
@@ -18,8 +19,8 @@ const pick = (c: Counters, names: readonly string[]) => Object.fromEntries(names
 export const prometheusRouter = createRouter();
 prometheusRouter.use("*", adminAuth());
 prometheusRouter.get("/", async (c) => {
-  const [counters, endpoints] = await Promise.all([readCounters(c.var.db), endpointStates(c.env, c.var.db)]);
-  return c.text(renderPrometheus(counters, endpoints), 200, { "Content-Type": "text/plain; version=0.0.4" });
+  const [counters, endpoints, pending] = await Promise.all([readCounters(c.var.db), endpointStates(c.env, c.var.db), pendingEvents(c.var.db)]);
+  return c.text(renderPrometheus(counters, endpoints, pending), 200, { "Content-Type": "text/plain; version=0.0.4" });
 });
 
 const accountMetrics = createRoute({

@@ -179,6 +179,29 @@ export type Attempt = {
   next_attempt_at: string | null;
 };
 
+export type AdminHealth = {
+  /** `stalled` when any accepted event has waited for its fan-out longer than the bound */
+  status: "ok" | "stalled";
+  /** Every accepted event reaches every webhook owed it within this long of a restart */
+  recovery_bound_seconds: number;
+  pending_events: {
+    /** Accepted events (all accounts) not yet fanned out to their webhooks */
+    count: number;
+    /** Age of the oldest of them, or 0 */
+    oldest_age_seconds: number;
+    /** How many have been pending longer than the bound */
+    over_bound: number;
+  };
+  endpoints: {
+    /** Deliveries waiting at endpoints (retries on schedule included; never a stall by itself) */
+    backlog: number;
+    /** Age of the oldest event still waiting at any endpoint, or 0 */
+    oldest_undelivered_age_seconds: number;
+  };
+  /** When this was measured (ISO-8601 UTC) */
+  checked_at: string;
+};
+
 /** Every operation of the API by `METHOD /path`: its parameters, JSON body and success answer. */
 export interface Operations {
   /** List accounts (operator token) */
@@ -694,6 +717,14 @@ export interface Operations {
       duration_ms: number;
       fetches_per_second: number;
     };
+  };
+  /** Whether every accepted event is being fanned out within the recovery bound (operator token) */
+  "GET /v1/admin/health": {
+    path: never;
+    query: never;
+    headers: never;
+    body: never;
+    response: AdminHealth;
   };
   /** Liveness check (no auth) */
   "GET /health": {

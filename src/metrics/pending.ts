@@ -1,0 +1,69 @@
+/**
+ * Accepted events not fanned out yet (the outbox's `pending` rows), across
+ * every account: what `GET /v1/admin/health` and `/metrics` report.
+ *
+ * The events table has no status index on purpose (each index entry is a row
+ * written for every event), so this reads each account's ids from a mark
+ * kept in D1 (`scan_marks`), as the sweeper does from its own watermark: no
+ * pending event has a smaller id. The mark follows the oldest pending event
+ * and never comes closer to now than {@link SKEW_MS}, so a check reads only
+ * the last few minutes of events unless something is stuck. It is kept apart
+ * from the sweeper's on purpose: this is how a stalled sweeper gets noticed.
+ */
+import { sql } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { accounts, events, scanMarks } from "../db/schema";
+import { RECOVERY_BOUND_SECONDS } from "../dispatch/recovery-bound";
+import { idFloor } from "../lib/ids";
+
+const MARK = "pending_events";
+/** The mark stays this far behind now, so an event made by a Worker whose clock runs behind is still counted. */
+const SKEW_MS = 10 * 60_000;
+
+/** Pending events: how many, the oldest one's age, and how many are older than RECOVERY_BOUND_SECONDS. */
+export interface PendingEvents {
+  count: number;
+  oldest_age_seconds: number;
+  over_bound: number;
+}
+
+interface Row {
+  n: number;
+  oldest_id: string | null;
+  oldest_at: number | null;
+  over: number | null;
+  mark: string | null;
+}
+
+/**
+ * The one read: pending events from the mark on (created before `cutoff`
+ * counted apart), and the mark itself. Exported so a test can check its plan.
+ */
+export function pendingQuery(cutoff: number) {
+  const mark = sql`coalesce((SELECT ${scanMarks.value} FROM ${scanMarks} WHERE ${scanMarks.name} = ${MARK}), 'evt_')`;
+  // CROSS JOIN keeps accounts as the outer loop: one range of the events key per account, never a table scan.
+  return sql`
+    SELECT count(${events.id}) AS n, min(${events.id}) AS oldest_id, min(${events.createdAt}) AS oldest_at,
+           sum(${events.createdAt} < ${cutoff}) AS over, ${mark} AS mark
+    FROM ${accounts} CROSS JOIN ${events} ON ${events.accountId} = ${accounts.id}
+    WHERE ${events.id} >= ${mark} AND ${events.status} = 'pending'`;
+}
+
+/** Counts the pending events in one D1 read (plus one write when the mark moves on). */
+export async function pendingEvents(db: Db, now = Date.now()): Promise<PendingEvents> {
+  const row = (await db.get<Row>(pendingQuery(now - RECOVERY_BOUND_SECONDS * 1000)))!;
+  const ceiling = idFloor("evt", now - SKEW_MS);
+  const next = row.oldest_id !== null && row.oldest_id < ceiling ? row.oldest_id : ceiling;
+  if (next > (row.mark ?? "evt_")) {
+    // Only forward: every mark written was true when written and stays true, so the largest wins.
+    await db
+      .insert(scanMarks)
+      .values({ name: MARK, value: next })
+      .onConflictDoUpdate({ target: scanMarks.name, set: { value: next }, setWhere: sql`${scanMarks.value} < excluded.value` });
+  }
+  return {
+    count: row.n,
+    oldest_age_seconds: row.oldest_at === null ? 0 : Math.max(0, (now - row.oldest_at) / 1000),
+    over_bound: row.over ?? 0,
+  };
+}
