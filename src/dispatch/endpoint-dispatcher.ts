@@ -42,6 +42,7 @@ import { flushIntervalMs, flushUsage } from "../metrics/flush";
 import { meterD1, UsageMeter } from "../metrics/usage-meter";
 import { probeFetch } from "../metrics/probe-fetch";
 import { honourRetryAfter, retryDelayMs, type RetryConfig } from "./retry-policy";
+import { withStorageRetry } from "./storage-retry";
 
 /** How long `enqueue()` may spend sending before it stores the rest and returns. */
 export const INLINE_BUDGET_MS = 250;
@@ -265,7 +266,8 @@ export class EndpointDispatcher extends DurableObject<Env> {
       this.lastFlush = Date.now();
       this.ctx.waitUntil(flushUsage(this.env.DB, this.usage).catch((err) => console.error("usage flush failed", err)));
     } else {
-      this.ctx.waitUntil(this.ensureAlarm(due));
+      // Only the counters' flush waits on this alarm: a failure is logged, never thrown into the runtime.
+      this.ctx.waitUntil(this.ensureAlarm(due).catch((err) => console.error("endpoint dispatcher: flush alarm not set", err)));
     }
   }
 
@@ -460,13 +462,14 @@ export class EndpointDispatcher extends DurableObject<Env> {
     return { latest, events };
   }
 
+  /** Sets the alarm, repeating a transient storage failure (SQLITE_BUSY under load) before giving up. */
   private async setAlarm(at: number) {
     this.usage.add("do_alarms_set");
-    await this.ctx.storage.setAlarm(at);
+    await withStorageRetry(() => this.ctx.storage.setAlarm(at));
   }
 
   private async ensureAlarm(at: number) {
-    const current = await this.ctx.storage.getAlarm();
+    const current = await withStorageRetry(() => this.ctx.storage.getAlarm());
     if (current === null || current > at) await this.setAlarm(at);
   }
 
