@@ -5,11 +5,14 @@
 //   node scripts/start.mjs [--persist-to DIR] [--port N] [-- <more wrangler dev arguments>]
 //
 // 1. writes .dev.vars (random ADMIN_TOKEN and ENCRYPTION_KEY) unless it exists;
-// 2. applies the local D1 migrations;
-// 3. starts `wrangler dev` on 127.0.0.1:$PORT (default 8787) and waits for /health;
-// 4. makes (or reuses) a development account and API key, kept in <state dir>/dev-account.json;
-// 5. prints RUBRIC_BASE_URL=… and RUBRIC_API_KEY=…, then passes wrangler's output through
-//    until Ctrl-C / SIGTERM, which stop wrangler and its workerd children.
+// 2. takes <state dir>/runtime.pid, first stopping a previous runtime still running on the
+//    same state (one whose launcher was killed, or another `npm start`), and starts a watchdog
+//    (scripts/start-watchdog.mjs) that stops wrangler and workerd if this launcher dies;
+// 3. applies the local D1 migrations;
+// 4. starts `wrangler dev` on 127.0.0.1:$PORT (default 8787) and waits for /health;
+// 5. makes (or reuses) a development account and API key, kept in <state dir>/dev-account.json;
+// 6. prints RUBRIC_BASE_URL=… and RUBRIC_API_KEY=…, then passes wrangler's output through
+//    until Ctrl-C / SIGTERM / SIGHUP, which stop wrangler and its workerd children.
 //
 // Environment: PORT (default 8787), LOG_LEVEL (wrangler's --log-level; its default otherwise).
 import { spawn } from "node:child_process";
@@ -18,14 +21,17 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { processTable, terminate } from "./process-tree.mjs";
+import { claimLock, findPreviousRuntime, lockFileOf, readLock, removeLock, updateLock } from "./runtime-lock.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const DEV_VARS = path.join(ROOT, ".dev.vars");
 const WRANGLER = path.join(ROOT, "node_modules", ".bin", process.platform === "win32" ? "wrangler.cmd" : "wrangler");
 const HOST = "127.0.0.1";
+const WATCHDOG = path.join(ROOT, "scripts", "start-watchdog.mjs");
 const HEALTH_TIMEOUT_MS = 60_000;
-/** How long a stopping wrangler gets before its process group is killed outright. */
-const STOP_GRACE_MS = 5_000;
+/** How long a stopping wrangler gets before its process group is killed outright (all gone within 5 s). */
+const STOP_GRACE_MS = 3_000;
 
 const log = (msg) => console.error(`[start] ${msg}`);
 function fail(msg, code = 1) {
@@ -110,8 +116,69 @@ function ensureDevVars() {
   return vars;
 }
 
+/** A path relative to the working directory when it is inside it, else absolute. */
+function displayPath(p) {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : p;
+}
+
 // ---------------------------------------------------------------------------
-// 2. D1 migrations (idempotent: applied ones are skipped).
+// 2. One runtime per state directory. Two would share the D1 files and Durable
+// Object storage, and the older one might still hold its port.
+const lockFile = lockFileOf(stateDir);
+const startedAt = new Date().toISOString();
+const lockData = () => ({ launcher: process.pid, watchdog: watchdog?.pid, wrangler: wrangler?.pid, port, started_at: startedAt });
+
+async function takeOverState() {
+  for (let attempt = 1; ; attempt++) {
+    const lock = readLock(lockFile);
+    const previous = findPreviousRuntime(processTable(), stateDir, lock);
+    if (previous.length) await stopPreviousRuntime(previous, lock);
+    else if (lock) log(`ignoring a stale ${displayPath(lockFile)} (its launcher, pid ${lock.launcher ?? "?"}, is gone)`);
+    if (lock) removeLock(lockFile, lock.launcher);
+    if (claimLock(lockFile, lockData())) return;
+    // Another start took it between our look and our claim: look again.
+    if (attempt === 3) fail(`another start keeps taking ${displayPath(lockFile)}: stop it, or delete that file if nothing runs`);
+  }
+}
+
+async function stopPreviousRuntime(procs, lock) {
+  const launcher = procs.find((p) => p.pid === lock?.launcher);
+  const wranglerProc = procs.find((p) => p.pid === lock?.wrangler) ?? procs.find((p) => /wrangler/.test(p.args));
+  const names = [
+    launcher && `launcher pid ${launcher.pid}`,
+    wranglerProc ? `wrangler pid ${wranglerProc.pid}` : `pid ${procs[0].pid}`,
+    lock?.port && `port ${lock.port}`,
+  ].filter(Boolean);
+  log(`a previous runtime for ${displayPath(stateDir)} is still running (${names.join(", ")}); stopping it`);
+  // All at once: its launcher (if alive) stops wrangler too, its watchdog cleans up after both.
+  const stubborn = await terminate(procs, { grace: STOP_GRACE_MS });
+  if (stubborn.length) fail(`could not stop it: run \`kill -9 ${stubborn.map((p) => p.pid).join(" ")}\` and start again`);
+  log(`stopped it (${procs.length} process${procs.length === 1 ? "" : "es"})`);
+}
+
+// The watchdog: its own process group, so that a kill of this launcher's group
+// leaves it to clean up; its stdin is a pipe from here, whose EOF tells it this
+// launcher is gone. It is told the pid of each child as soon as it is spawned.
+let watchdog = null;
+
+function startWatchdog() {
+  watchdog = spawn(process.execPath, [WATCHDOG, String(process.pid), lockFile], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ["pipe", "ignore", "inherit"],
+  });
+  watchdog.on("error", (err) => log(`could not start the watchdog: ${err.message}`));
+  watchdog.stdin.on("error", () => {}); // it died first: nothing to tell it any more
+  // Neither keeps this process alive: it always ends with process.exit, and the watchdog follows.
+  watchdog.unref();
+  watchdog.stdin.unref();
+}
+
+const tellWatchdog = (child) => child.pid && watchdog?.stdin.writable && watchdog.stdin.write(`${child.pid}\n`);
+
+// ---------------------------------------------------------------------------
+// 3. D1 migrations (idempotent: applied ones are skipped).
 const childEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 
 let migrating = null;
@@ -124,6 +191,7 @@ function applyMigrations() {
       env: { ...childEnv, CI: "true" },
       stdio: ["ignore", "inherit", "inherit"],
     }));
+    tellWatchdog(child);
     child.on("error", reject);
     child.on("exit", (code, signal) =>
       code === 0 ? resolve() : reject(new Error(`wrangler d1 migrations apply failed (${signal ?? `exit code ${code}`})`)),
@@ -140,7 +208,8 @@ function portIsFree() {
 }
 
 // ---------------------------------------------------------------------------
-// 3. wrangler dev, in its own process group so that stopping it reaches workerd too.
+// 4. wrangler dev, in its own process group so that stopping it reaches workerd too
+// (and a Ctrl-C in the terminal reaches only this launcher, which stops it in order).
 let wrangler = null;
 let wranglerExit = null; // resolves to {code, signal} once wrangler has exited
 let stopping = false;
@@ -159,6 +228,8 @@ function startWrangler() {
   if (process.env.LOG_LEVEL) args.push("--log-level", process.env.LOG_LEVEL);
   args.push(...opts.forward);
   wrangler = spawn(WRANGLER, args, { cwd: ROOT, env: childEnv, detached: true, stdio: ["ignore", "inherit", "inherit"] });
+  tellWatchdog(wrangler);
+  updateLock(lockFile, lockData());
   wranglerExit = new Promise((resolve) => {
     wrangler.on("error", (err) => {
       log(`could not start wrangler: ${err.message}`);
@@ -190,19 +261,15 @@ async function stop(signal) {
 
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => stop(signal));
 // Last resort if this script dies of an error: do not leave workerd running.
+// (If it dies of SIGKILL, the watchdog does this.) The lock goes with it.
 process.on("exit", () => {
   if (wrangler && wrangler.exitCode === null && wrangler.signalCode === null) killGroup("SIGTERM");
+  removeLock(lockFile, process.pid);
 });
-
-/** A path relative to the working directory when it is inside it, else absolute. */
-function displayPath(p) {
-  const rel = path.relative(process.cwd(), p);
-  return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : p;
-}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// 4. Wait for the Worker to answer.
+// 5. Wait for the Worker to answer.
 async function waitForHealth() {
   const deadline = Date.now() + HEALTH_TIMEOUT_MS;
   while (Date.now() < deadline) {
@@ -224,7 +291,7 @@ async function waitForHealth() {
 }
 
 // ---------------------------------------------------------------------------
-// 5. The development account and its API key (plaintext kept only in the local state dir).
+// 6. The development account and its API key (plaintext kept only in the local state dir).
 async function ensureDevAccount(adminToken) {
   const file = path.join(stateDir, "dev-account.json");
   if (existsSync(file)) {
@@ -255,6 +322,8 @@ async function ensureDevAccount(adminToken) {
 // ---------------------------------------------------------------------------
 try {
   const vars = ensureDevVars();
+  await takeOverState();
+  startWatchdog();
   if (!(await portIsFree())) fail(`port ${port} on ${HOST} is in use: stop what runs there or set PORT`);
   await applyMigrations();
   startWrangler();

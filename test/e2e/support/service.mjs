@@ -1,7 +1,7 @@
 // End-to-end helpers: run `scripts/start.mjs` (wrangler dev) against a private
 // state directory, call its API, verify deliveries the seed's way, and stop or
 // kill -9 everything it started.
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
+import { descendants, processTable, signalEach, stillAlive } from "../../../scripts/process-tree.mjs";
 import { startReceiver } from "../../support/receiver.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -84,50 +85,50 @@ export function devVar(name) {
 }
 
 // ---------------------------------------------------------------------------
-// Processes
+// Processes. Every one is named by pid and start time (see scripts/process-tree.mjs),
+// so a pid the kernel hands to someone else later is never taken for ours.
 
-/** Every process as {pid, ppid, pgid, state}. */
-function processTable() {
-  const out = execFileSync("ps", ["-A", "-o", "pid=,ppid=,pgid=,stat="], { encoding: "utf8" });
-  return out
-    .trim()
-    .split("\n")
-    .map((line) => {
-      const [pid, ppid, pgid, state] = line.trim().split(/\s+/);
-      return { pid: Number(pid), ppid: Number(ppid), pgid: Number(pgid), state };
-    });
-}
+/** @typedef {import("../../../scripts/process-tree.mjs").Proc} Proc */
 
-/** pid and every live descendant of it, with their process groups. */
-function tree(rootPid) {
+/**
+ * The processes of a service right now: those of `known` still alive, and all
+ * their descendants (so children started since `known` was taken are in it,
+ * and one reparented after its parent died is still found by its own pid).
+ * @param {Iterable<Proc>} known
+ * @returns {Proc[]}
+ */
+export function serviceTree(known) {
   const table = processTable();
-  const found = new Map();
-  const visit = (pid) => {
-    for (const p of table) {
-      if ((p.pid === pid || p.ppid === pid) && !found.has(p.pid) && !p.state.startsWith("Z")) {
-        found.set(p.pid, p);
-        if (p.pid !== pid) visit(p.pid);
-      }
-    }
-  };
-  visit(rootPid);
-  return [...found.values()];
+  return descendants(table, stillAlive(table, known).map((p) => p.pid));
 }
 
-/** Live (non-zombie) processes in any of the given process groups. */
-function membersOf(pgids) {
-  return processTable().filter((p) => pgids.has(p.pgid) && !p.state.startsWith("Z"));
+const aliveOf = (/** @type {Iterable<Proc>} */ procs) => stillAlive(processTable(), procs);
+
+/**
+ * kill -9 of every process of a service at one instant, as a machine failure
+ * would do it: per process, never per process group (a crash does not care
+ * about groups), and with no chance for start.mjs's watchdog to clean up
+ * gracefully (a real crash takes it too). SIGSTOP freezes all of `known` first,
+ * the watchdog before the rest, so none can react, fork or be reparented out of
+ * sight; the tree is walked again to catch children started since `known` was
+ * recorded; then all get SIGKILL. Resolves once every one is gone.
+ * The first signal goes out without a `ps` first: `known` is trusted to be
+ * recent (pids are not reused within a test run's few minutes).
+ * @param {Iterable<Proc>} known the service's processes, recorded at start-up
+ * @returns {Promise<number>} when they were frozen: the moment of the "crash"
+ */
+export async function killServiceTree(known) {
+  const recorded = [...known].sort((a, b) => Number(isWatchdog(b)) - Number(isWatchdog(a)));
+  signalEach(recorded, "SIGSTOP");
+  const crashedAt = Date.now();
+  const all = new Map(recorded.map((p) => [p.pid, p]));
+  for (const p of serviceTree(recorded)) all.set(p.pid, p);
+  signalEach(all.values(), "SIGKILL");
+  await waitFor(() => aliveOf(all.values()).length === 0, { timeout: 10_000, interval: 50, what: "killed processes to disappear" });
+  return crashedAt;
 }
 
-function signalGroups(pgids, signal) {
-  for (const g of pgids) {
-    try {
-      process.kill(-g, signal);
-    } catch (err) {
-      if (err.code !== "ESRCH") throw err;
-    }
-  }
-}
+const isWatchdog = (/** @type {Proc} */ p) => /start-watchdog\.mjs/.test(p.args);
 
 // ---------------------------------------------------------------------------
 // The service
@@ -155,6 +156,8 @@ export async function startService({ stateDir, port, args = [], timeout = 90_000
     output += chunk;
     if (VERBOSE) process.stderr.write(chunk);
   };
+  // start.mjs as it is now (its pid and start time), the root of everything it starts.
+  const launcher = processTable().filter((p) => p.pid === child.pid);
   child.stdout.setEncoding("utf8").on("data", onData);
   child.stderr.setEncoding("utf8").on("data", onData);
   const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
@@ -170,17 +173,18 @@ export async function startService({ stateDir, port, args = [], timeout = 90_000
     },
     { timeout, interval: 50, what: "start.mjs to print RUBRIC_BASE_URL and RUBRIC_API_KEY" },
   ).catch(async (err) => {
-    await killTree(child.pid, new Set([child.pid]));
+    await killServiceTree(serviceTree(launcher));
     throw new Error(`${err.message}\n--- start.mjs output ---\n${output}`);
   });
 
-  // Every process group start.mjs made (its own, and wrangler's with workerd in it).
-  const groups = () => {
-    const set = new Set([child.pid]);
-    for (const p of tree(child.pid)) set.add(p.pgid);
-    return set;
+  // Every process of the service (start.mjs, its watchdog, wrangler, workerd, esbuild), by pid.
+  /** @type {Map<number, Proc>} */
+  const known = new Map();
+  const record = () => {
+    for (const p of serviceTree([...launcher, ...known.values()])) known.set(p.pid, p);
+    return [...known.values()];
   };
-  const known = groups();
+  record();
   // wrangler's bundle directories from this start (a killed wrangler cannot remove them itself).
   const ownTmp = wranglerTmpEntries().filter((e) => !tmpBefore.includes(e));
 
@@ -189,28 +193,32 @@ export async function startService({ stateDir, port, args = [], timeout = 90_000
     port,
     stateDir,
     pid: child.pid,
+    /** The service's processes now (start.mjs and everything it started that is still alive). */
+    processes: () => aliveOf(record()),
     output: () => output,
     exited,
     api: apiClient(ready.baseUrl, ready.apiKey),
     /** Graceful stop: SIGTERM to start.mjs, which stops wrangler. Returns whatever survived it (then killed). */
     async stop({ grace = 15_000 } = {}) {
-      for (const g of groups()) known.add(g);
-      if (!exit) signalGroups([child.pid], "SIGTERM");
+      const all = record();
+      if (!exit) signalEach(launcher, "SIGTERM");
       await within(exited, grace);
-      // Processes signalled a moment ago may take a few ms to go.
-      const survivors = await waitFor(() => membersOf(known).length === 0, { timeout: 2_000, interval: 50 }).then(
+      // Processes signalled a moment ago may take a few ms to go (the watchdog checks after start.mjs).
+      const survivors = await waitFor(() => aliveOf(all).length === 0, { timeout: 2_000, interval: 50 }).then(
         () => [],
-        () => membersOf(known),
+        () => aliveOf(all),
       );
-      await killTree(child.pid, known);
+      await killServiceTree(survivors);
       return { exit, survivors };
     },
-    /** kill -9 of start.mjs, wrangler and workerd at once; resolves when they are all gone and the port is free. */
+    /**
+     * kill -9 of every process of the service at once (start.mjs, its watchdog, wrangler,
+     * workerd), as a machine failure would; resolves to the moment of the kill once they
+     * are all gone and the port is free.
+     */
     async kill9() {
-      // The groups were recorded at start-up, so the first SIGKILL goes out without a `ps` first.
-      signalGroups(known, "SIGKILL");
-      const killedAt = Date.now();
-      await killTree(child.pid, known);
+      // Recorded at start-up, so the first signal goes out without a `ps` first.
+      const killedAt = await killServiceTree(known.values());
       await waitFor(() => portIsFree(port), { timeout: 10_000, what: `port ${port} to be released` });
       for (const e of ownTmp) removeDir(path.join(WRANGLER_TMP, e));
       return killedAt;
@@ -236,13 +244,6 @@ export function useService({ args = [] } = {}, use) {
     await started.receiver?.close();
     removeDir(started.service?.stateDir);
   });
-}
-
-/** SIGKILLs the given process groups (and anything still descending from rootPid), then waits until none is left. */
-async function killTree(rootPid, pgids) {
-  for (const p of tree(rootPid)) pgids.add(p.pgid);
-  signalGroups(pgids, "SIGKILL");
-  await waitFor(() => membersOf(pgids).length === 0, { timeout: 10_000, interval: 50, what: "killed processes to disappear" });
 }
 
 // ---------------------------------------------------------------------------
