@@ -4,7 +4,7 @@
  */
 import { createApp } from "./app";
 import { handleQueueBatch } from "./dispatch/fan-out";
-import { armSweeper } from "./dispatch/outbox-sweeper";
+import { armSweeper, armSweeperOnce } from "./dispatch/outbox-sweeper";
 
 export { EndpointDispatcher } from "./dispatch/endpoint-dispatcher";
 export { OutboxSweeper } from "./dispatch/outbox-sweeper";
@@ -12,8 +12,15 @@ export { OutboxSweeper } from "./dispatch/outbox-sweeper";
 const app = createApp();
 
 export default {
-  fetch: app.fetch,
-  queue: handleQueueBatch,
+  // Each isolate's first request or batch arms the sweeper: after a restart, that is what wakes the objects.
+  fetch(request, env, ctx) {
+    armSweeperOnce(env, ctx);
+    return app.fetch(request, env, ctx);
+  },
+  queue(batch, env, ctx) {
+    armSweeperOnce(env, ctx);
+    return handleQueueBatch(batch, env);
+  },
   async scheduled(_controller, env, ctx) {
     // Production's safety net beside the sweeper's own alarm (which also re-arms here if it was ever lost).
     const sweeper = env.SWEEPER.get(env.SWEEPER.idFromName("outbox"));

@@ -14,7 +14,7 @@ describe("dead letters", () => {
     const eventId = await insertEvent(account.id);
     const batch = createMessageBatch("rubric-events-dlq", [{ id: "d1", timestamp: new Date(), attempts: 11, body: eventMessage(account.id, eventId) }]);
     const ctx = createExecutionContext();
-    await worker.queue(batch, env);
+    await worker.queue(batch, env, ctx);
     expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["d1"]);
 
     const listed = (await call("GET", "/v1/events?status=dead_lettered", { key: account.key })).json.data;

@@ -68,7 +68,7 @@ describe("the outbox", () => {
       { id: "m3", timestamp: new Date(), attempts: 1, body: "garbage" },
     ]);
     const ctx = createExecutionContext();
-    await worker.queue(batch, env);
+    await worker.queue(batch, env, ctx);
     const result = await getQueueResult(batch, ctx);
     expect(result.explicitAcks.sort()).toEqual(["m1", "m2", "m3"]);
     expect(result.retryMessages).toEqual([]);

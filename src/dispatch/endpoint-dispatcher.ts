@@ -43,6 +43,7 @@ import { meterD1, UsageMeter } from "../metrics/usage-meter";
 import { probeFetch } from "../metrics/probe-fetch";
 import { honourRetryAfter, retryDelayMs, type RetryConfig } from "./retry-policy";
 import { withStorageRetry } from "./storage-retry";
+import { alarmNeedsSetting } from "./alarm-liveness";
 
 /** How long `enqueue()` may spend sending before it stores the rest and returns. */
 export const INLINE_BUDGET_MS = 250;
@@ -470,7 +471,21 @@ export class EndpointDispatcher extends DurableObject<Env> {
 
   private async ensureAlarm(at: number) {
     const current = await withStorageRetry(() => this.ctx.storage.getAlarm());
-    if (current === null || current > at) await this.setAlarm(at);
+    if (alarmNeedsSetting(current, at)) await this.setAlarm(at);
+  }
+
+  /**
+   * Re-arms the alarm for what this object holds; true when it holds deliveries.
+   * The sweeper calls it on every active webhook's object after a start (see
+   * wake-endpoints.ts): the alarm in storage may be one that will never fire.
+   */
+  async wake(): Promise<boolean> {
+    this.usage.add("do_requests");
+    const holding = !this.queue.isEmpty();
+    // A run in progress drains before it stops; otherwise the next drain starts now.
+    if (holding && !this.busy) await this.setAlarm(Date.now());
+    this.afterWork();
+    return holding;
   }
 
   /** Sends what is held after the webhook is enabled again. */

@@ -25,6 +25,8 @@ import { meterD1, UsageMeter } from "../metrics/usage-meter";
 import { eventMessage } from "./messages";
 import { type RetryMark, rehandLostDeliveries } from "./lost-deliveries";
 import { applyRetention, type RetentionResult } from "./retention";
+import { alarmNeedsSetting } from "./alarm-liveness";
+import { wakeEndpoints } from "./wake-endpoints";
 
 /** At most this many events of one account are re-enqueued per sweep; the next sweep takes the rest. */
 const SWEEP_LIMIT = 1000;
@@ -38,15 +40,42 @@ const RESEND_MAX_MS = 3_600_000;
 /** How far back the first scan for lost retries looks. */
 const LOST_LOOKBACK_MS = 24 * 3_600_000;
 
-/** Makes sure the sweeper's alarm is set (idempotent, cheap). */
+/** Makes sure the sweeper's alarm is set and alive (idempotent, cheap). */
 export async function armSweeper(env: Env): Promise<void> {
   await env.SWEEPER.get(env.SWEEPER.idFromName("outbox")).arm();
+}
+
+/**
+ * Whether this isolate has armed the sweeper yet. Module state on purpose: it
+ * is a fact about the isolate (its first request may be the first since the
+ * runtime started), not about any one request.
+ */
+let armedFromThisIsolate = false;
+
+/**
+ * On an isolate's first request, arms the sweeper in the background, so that a
+ * restarted runtime sweeps and wakes the endpoint objects as soon as it answers
+ * anything: its alarms from before the restart do not fire (alarm-liveness.ts).
+ */
+export function armSweeperOnce(env: Env, ctx: { waitUntil(p: Promise<unknown>): void }): void {
+  if (armedFromThisIsolate) return;
+  armedFromThisIsolate = true;
+  ctx.waitUntil(
+    armSweeper(env).catch((err) => {
+      armedFromThisIsolate = false; // the next request tries again
+      console.error("outbox sweeper: arming failed", err);
+    }),
+  );
 }
 
 /** A singleton whose alarm sweeps every SWEEP_INTERVAL_SECONDS. */
 export class OutboxSweeper extends DurableObject<Env> {
   /** What sweeping costs, flushed after each sweep. */
   private readonly usage = new UsageMeter();
+  /** Whether this instance has checked the alarm it found in storage (it may be a dead one). */
+  private alarmChecked = false;
+  /** Whether this instance has woken the endpoint objects (once per instance: after every start). */
+  private endpointsWoken = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -62,10 +91,27 @@ export class OutboxSweeper extends DurableObject<Env> {
     return Math.max(1, Number(this.env.SWEEP_INTERVAL_SECONDS)) * 1000;
   }
 
-  /** Sets the alarm if none is set. */
+  /**
+   * Sets the alarm if none is set, or if the one set is dead. The first call on
+   * a new instance that finds an alarm set by an earlier one moves it to now: a
+   * runtime that was killed leaves an alarm that never fires (alarm-liveness.ts),
+   * and the sweep it brings also wakes the endpoint objects.
+   */
   async arm(): Promise<void> {
     this.usage.add("do_requests");
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + this.intervalMs());
+    const now = Date.now();
+    const current = await this.ctx.storage.getAlarm();
+    const inherited = !this.alarmChecked && current !== null;
+    this.alarmChecked = true;
+    if (inherited) await this.ctx.storage.setAlarm(now);
+    else if (alarmNeedsSetting(current, now + this.intervalMs(), now)) await this.ctx.storage.setAlarm(now + this.intervalMs());
+  }
+
+  /** Wakes every active webhook's endpoint object (see wake-endpoints.ts); what it found. */
+  async wakeEndpoints(): Promise<{ webhooks: number; holding: number }> {
+    this.usage.add("do_requests");
+    this.endpointsWoken = true;
+    return wakeEndpoints(this.env, createDb(meterD1(this.env.DB, this.usage)));
   }
 
   /** Re-enqueues events pending longer than SWEEP_AFTER_SECONDS; returns how many. */
@@ -141,7 +187,12 @@ export class OutboxSweeper extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    this.alarmChecked = true;
     try {
+      if (!this.endpointsWoken) {
+        const woken = await this.wakeEndpoints();
+        if (woken.holding > 0) console.log(`outbox sweeper woke ${woken.holding} endpoint object(s) holding deliveries`);
+      }
       const n = await this.sweep();
       if (n > 0) console.log(`outbox sweeper re-enqueued ${n} pending event(s)`);
       await this.recoverLost();

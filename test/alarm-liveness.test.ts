@@ -1,0 +1,90 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { alarmNeedsSetting, DEAD_ALARM_AFTER_MS } from "../src/dispatch/alarm-liveness";
+import type { EndpointQueue } from "../src/dispatch/endpoint-queue";
+import { deliveryId } from "../src/lib/ids";
+import { insertEvent, newAccount, newWebhook, receiverEndpoint, received, waitFor, waitForReceived } from "./support/helpers";
+
+const HOUR = 3_600_000;
+
+/**
+ * A webhook whose object holds `n` deliveries behind an alarm an hour away: how
+ * a backlog looks after a restart, when the alarm a killed runtime set is kept
+ * in storage but never fires.
+ */
+async function backlogBehindADeadAlarm(label: string, n: number) {
+  const account = await newAccount();
+  const ep = receiverEndpoint(label);
+  const hook = await newWebhook(account.key, { url: ep.url });
+  await env.DB.prepare("UPDATE webhooks SET created_at = 0 WHERE id = ?").bind(hook.id).run();
+  const now = Date.now();
+  const events: string[] = [];
+  for (let i = 0; i < n; i++) events.push(await insertEvent(account.id, { createdAt: now + i, status: "dispatched" }));
+  const stub = env.ENDPOINT.get(env.ENDPOINT.idFromName(hook.id));
+  await runInDurableObject(stub, async (object, state) => {
+    (object as unknown as { queue: EndpointQueue }).queue.store(events.map((e) => deliveryId(e, hook.id)), "scheduled");
+    await state.storage.setAlarm(Date.now() + HOUR);
+  });
+  // Nothing else would send them: the alarm is what the object waits for.
+  await new Promise((r) => setTimeout(r, 300));
+  expect(await received(ep.name)).toEqual([]);
+  return { ep, hook, events, stub };
+}
+
+describe("alarm liveness", () => {
+  it("takes an alarm long overdue as dead, and keeps a live or later one", () => {
+    const now = 1_000_000;
+    expect(alarmNeedsSetting(null, now, now)).toBe(true);
+    expect(alarmNeedsSetting(now + 500, now, now)).toBe(true); // a later one is moved sooner
+    expect(alarmNeedsSetting(now - 10, now + 500, now)).toBe(false); // due a moment ago: about to run
+    expect(alarmNeedsSetting(now + 100, now + 500, now)).toBe(false);
+    expect(alarmNeedsSetting(now - DEAD_ALARM_AFTER_MS - 1, now + 500, now)).toBe(true); // never going to run
+  });
+
+  it("wake() re-arms an object's backlog at once, in order, and says whether it held any", async () => {
+    const t = await backlogBehindADeadAlarm("wake", 3);
+    expect(await t.stub.wake()).toBe(true);
+    const got = await waitForReceived(t.ep.name, 3);
+    expect(got.map((g) => g.headers["x-rubric-event-id"])).toEqual(t.events);
+    await waitFor(async () => (await t.stub.stats()).backlog === 0, 5000, "an empty queue");
+    expect(await t.stub.wake()).toBe(false);
+    expect(await received(t.ep.name)).toHaveLength(3);
+  });
+
+  it("the sweeper wakes every active webhook's object, and a disabled one's backlog stays held", async () => {
+    const held = await backlogBehindADeadAlarm("wake-all", 2);
+    const disabled = await backlogBehindADeadAlarm("wake-disabled", 1);
+    await env.DB.prepare("UPDATE webhooks SET status = 'disabled' WHERE id = ?").bind(disabled.hook.id).run();
+    const sweeper = env.SWEEPER.get(env.SWEEPER.idFromName("outbox"));
+    const woken = await sweeper.wakeEndpoints();
+    expect(woken.holding).toBeGreaterThanOrEqual(1);
+    const got = await waitForReceived(held.ep.name, 2);
+    expect(got.map((g) => g.headers["x-rubric-event-id"])).toEqual(held.events);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await received(disabled.ep.name)).toEqual([]);
+  });
+
+  it("a new sweeper instance that finds an alarm set by an earlier one moves it to now; later calls leave a live one alone", async () => {
+    const sweeper = env.SWEEPER.get(env.SWEEPER.idFromName("outbox-liveness"));
+    const far = Date.now() + HOUR;
+    await runInDurableObject(sweeper, async (object, state) => {
+      await state.storage.setAlarm(far);
+      // As the runtime builds it after a restart: it has not looked at its alarm yet.
+      (object as unknown as { alarmChecked: boolean }).alarmChecked = false;
+    });
+    const before = Date.now();
+    await sweeper.arm();
+    const moved = await runInDurableObject(sweeper, (_o, state) => state.storage.getAlarm());
+    // Moved to now (it may already have run and re-armed itself one interval on, which is also short of `far`).
+    expect(moved === null || moved < far).toBe(true);
+    expect(moved === null || moved <= before + Number(env.SWEEP_INTERVAL_SECONDS) * 1000 + 1000).toBe(true);
+
+    // An instance that has looked at its alarm already (another one, so the sweep above cannot race this).
+    const other = env.SWEEPER.get(env.SWEEPER.idFromName("outbox-liveness-2"));
+    await other.arm();
+    await runInDurableObject(other, (_o, state) => state.storage.setAlarm(far));
+    await other.arm();
+    expect(await runInDurableObject(other, (_o, state) => state.storage.getAlarm())).toBe(far);
+  });
+});
