@@ -77,6 +77,13 @@ interface InlineJob {
 const WEBHOOK_CACHE_MS = 30_000;
 /** Inline attempt records are written together, at most this many per round trip. */
 const RECORD_BATCH = 50;
+/**
+ * ...or once the oldest has waited this long. A crash loses what is buffered,
+ * and each lost record is a delivery sent again after the restart; this keeps
+ * that to about a second of one endpoint's successes, while a fast endpoint
+ * still fills whole batches.
+ */
+const RECORD_MAX_WAIT_MS = 1_000;
 /** Stored deliveries are sent in chunks of at most this many (one read for all of them). */
 const DRAIN_CHUNK = 50;
 
@@ -595,7 +602,8 @@ export class EndpointDispatcher extends DurableObject<Env> {
         last_error: result.error,
       });
     }
-    if (!known.buffer || nextAttemptAt !== null || this.records.length >= RECORD_BATCH) await this.flushRecords();
+    const waited = Date.now() - this.records[0]!.result.startedAt - this.records[0]!.result.durationMs;
+    if (!known.buffer || nextAttemptAt !== null || this.records.length >= RECORD_BATCH || waited >= RECORD_MAX_WAIT_MS) await this.flushRecords();
     return nextAttemptAt;
   }
 

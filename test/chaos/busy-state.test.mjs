@@ -1,5 +1,3 @@
-// NOT IN CI YET (issue 14 open): run with `node --test test/chaos/busy-state.repro.mjs`. It fails today: the
-// restarted runtime stops answering every request, /health included, within ~1 min of a busy restart.
 // Chaos (c): a state like a real account's — 220 webhooks in every condition
 // (hanging, failing, 410 Gone, unresolvable Slack host, disabled, deleted,
 // filtered, FIFO retrying, parallel, rate-limited, FIFO behind a slow receiver)
@@ -8,6 +6,8 @@
 // restarted on the same state with the default settings. Every event accepted
 // for a webhook that answers must reach it; the recovery figure is how long
 // after the restarted service answered the last event owed at the kill arrived.
+// Knobs for a look inside: BUSY_LOG=<file> keeps the last runtime's output,
+// BUSY_PORT=N fixes the port, BUSY_INSPECT=N puts wrangler's inspector on N.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { startReceiver } from "../support/receiver.mjs";
@@ -44,6 +44,8 @@ const NOISE_PER_ROUND = 4;
 /** Kill once this share of the round's events for the slow receivers has arrived: a backlog is pending. */
 const KILL_AT_SHARE = 0.25;
 
+// BUSY_INSPECT=N: wrangler's inspector on port N, to look inside a runtime that stops answering.
+const inspectArgs = process.env.BUSY_INSPECT ? ["--inspector-port", process.env.BUSY_INSPECT] : [];
 let receiver;
 let service;
 let stateDir;
@@ -53,7 +55,7 @@ before(async () => {
   receiver = await startReceiver();
   stateDir = tempStateDir();
   port = Number(process.env.BUSY_PORT) || (await freePort());
-  service = await startService({ stateDir, port });
+  service = await startService({ stateDir, port, args: inspectArgs });
 });
 
 after(async () => {
@@ -171,7 +173,7 @@ test("220 webhooks in every condition, 3 × SIGKILL of the whole tree with backl
     const before = new Map(audits().map((a) => [a.name, new Set(a.firstOrder)]));
     const pending = [...owed].flatMap(([name, ids]) => ids.filter((id) => !before.get(name).has(id)).map((id) => ({ name, id })));
     const killedAt = await service.kill9();
-    service = await startService({ stateDir, port });
+    service = await startService({ stateDir, port, args: inspectArgs });
     const upAt = Date.now();
     t.diagnostic(`round ${round}: SIGKILL at ${at(killedAt)} with ${pending.length} owed events undelivered; answering again at ${at(upAt)}`);
     recoveries.push({ round, upAt, pending, output: () => service.output() });
