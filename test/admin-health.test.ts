@@ -9,6 +9,7 @@ import { fanOut } from "../src/dispatch/fan-out";
 import { RECOVERY_BOUND_SECONDS } from "../src/dispatch/recovery-bound";
 import { idFloor } from "../src/lib/ids";
 import { pendingQuery } from "../src/metrics/pending";
+import { heldBacklog } from "./support/backlog";
 import { ADMIN, call, insertEvent, newAccount, newWebhook, plan, receiverEndpoint, waitForReceived } from "./support/helpers";
 
 const health = () => call("GET", "/v1/admin/health", { headers: ADMIN });
@@ -56,7 +57,7 @@ describe("GET /v1/admin/health: what it reports", () => {
       status: "ok",
       recovery_bound_seconds: 60,
       pending_events: { count: 0, oldest_age_seconds: 0, over_bound: 0 },
-      endpoints: { backlog: 0, oldest_undelivered_age_seconds: 0 },
+      endpoints: { backlog: 0, oldest_undelivered_age_seconds: 0, asleep: 0 },
       checked_at: expect.any(String),
     });
     expect(Date.parse(res.json.checked_at)).toBeGreaterThanOrEqual(before - 1);
@@ -114,6 +115,24 @@ describe("GET /v1/admin/health: what it reports", () => {
     expect(res.json.endpoints.oldest_undelivered_age_seconds).toBeGreaterThanOrEqual(300);
     expect(res.json.pending_events.count).toBe(0);
     expect(res.json.status).toBe("ok");
+  });
+});
+
+describe("GET /v1/admin/health: endpoints asleep", () => {
+  it("calls an object holding deliveries with no alarm that would run a stall, wakes it, and leaves a disabled one's hold alone", async () => {
+    const asleep = await heldBacklog("health-asleep", 2, null);
+    const disabled = await heldBacklog("health-held", 1, null);
+    await env.DB.prepare("UPDATE webhooks SET status = 'disabled' WHERE id = ?").bind(disabled.hook.id).run();
+    const res = await health();
+    expect(res.json.status).toBe("stalled");
+    expect(res.json.endpoints.asleep).toBe(1);
+    expect(res.json.pending_events.over_bound).toBe(0);
+    // The look re-armed them: both deliver, in order, and the next look is calm.
+    const got = await waitForReceived(asleep.ep.name, 2);
+    expect(got.map((g) => g.headers["x-rubric-event-id"])).toEqual(asleep.events);
+    const metrics = await call("GET", "/metrics", { headers: ADMIN });
+    expect(metrics.text).toMatch(/^rubric_endpoints_asleep 0$/m);
+    expect((await health()).json).toMatchObject({ status: "ok", endpoints: { asleep: 0 } });
   });
 });
 

@@ -2,35 +2,10 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { alarmNeedsSetting, DEAD_ALARM_AFTER_MS } from "../src/dispatch/alarm-liveness";
-import type { EndpointQueue } from "../src/dispatch/endpoint-queue";
-import { deliveryId } from "../src/lib/ids";
-import { insertEvent, newAccount, newWebhook, receiverEndpoint, received, waitFor, waitForReceived } from "./support/helpers";
+import { heldBacklog } from "./support/backlog";
+import { insertEvent, newAccount, received, waitFor, waitForReceived } from "./support/helpers";
 
 const HOUR = 3_600_000;
-
-/**
- * A webhook whose object holds `n` deliveries behind an alarm an hour away: how
- * a backlog looks after a restart, when the alarm a killed runtime set is kept
- * in storage but never fires.
- */
-async function backlogBehindADeadAlarm(label: string, n: number) {
-  const account = await newAccount();
-  const ep = receiverEndpoint(label);
-  const hook = await newWebhook(account.key, { url: ep.url });
-  await env.DB.prepare("UPDATE webhooks SET created_at = 0 WHERE id = ?").bind(hook.id).run();
-  const now = Date.now();
-  const events: string[] = [];
-  for (let i = 0; i < n; i++) events.push(await insertEvent(account.id, { createdAt: now + i, status: "dispatched" }));
-  const stub = env.ENDPOINT.get(env.ENDPOINT.idFromName(hook.id));
-  await runInDurableObject(stub, async (object, state) => {
-    (object as unknown as { queue: EndpointQueue }).queue.store(events.map((e) => deliveryId(e, hook.id)), "scheduled");
-    await state.storage.setAlarm(Date.now() + HOUR);
-  });
-  // Nothing else would send them: the alarm is what the object waits for.
-  await new Promise((r) => setTimeout(r, 300));
-  expect(await received(ep.name)).toEqual([]);
-  return { ep, hook, events, stub };
-}
 
 describe("alarm liveness", () => {
   it("takes an alarm long overdue as dead, and keeps a live or later one", () => {
@@ -43,7 +18,7 @@ describe("alarm liveness", () => {
   });
 
   it("wake() re-arms an object's backlog at once, in order, and says whether it held any", async () => {
-    const t = await backlogBehindADeadAlarm("wake", 3);
+    const t = await heldBacklog("wake", 3, Date.now() + HOUR);
     expect(await t.stub.wake()).toBe(true);
     const got = await waitForReceived(t.ep.name, 3);
     expect(got.map((g) => g.headers["x-rubric-event-id"])).toEqual(t.events);
@@ -53,8 +28,8 @@ describe("alarm liveness", () => {
   });
 
   it("the sweeper wakes every active webhook's object, and a disabled one's backlog stays held", async () => {
-    const held = await backlogBehindADeadAlarm("wake-all", 2);
-    const disabled = await backlogBehindADeadAlarm("wake-disabled", 1);
+    const held = await heldBacklog("wake-all", 2, Date.now() + HOUR);
+    const disabled = await heldBacklog("wake-disabled", 1, Date.now() + HOUR);
     await env.DB.prepare("UPDATE webhooks SET status = 'disabled' WHERE id = ?").bind(disabled.hook.id).run();
     const sweeper = env.SWEEPER.get(env.SWEEPER.idFromName("outbox"));
     const woken = await sweeper.wakeEndpoints();
@@ -86,5 +61,24 @@ describe("alarm liveness", () => {
     await runInDurableObject(other, (_o, state) => state.storage.setAlarm(far));
     await other.arm();
     expect(await runInDurableObject(other, (_o, state) => state.storage.getAlarm())).toBe(far);
+  });
+
+  it("the first sweep after a start re-enqueues every event pending from before it, however young, whatever its back-off", async () => {
+    const account = await newAccount();
+    const sweeper = env.SWEEPER.get(env.SWEEPER.idFromName("outbox-after-start"));
+    const start = Date.now();
+    const setPending = (id: string) => env.DB.prepare("UPDATE events SET status = 'pending' WHERE id = ?").bind(id).run();
+    // Pending since before the start, re-enqueued once already (its back-off now runs 30 s).
+    const backedOff = await insertEvent(account.id, { createdAt: start - 120_000, status: "pending" });
+    expect(await sweeper.sweep(start)).toBe(1);
+    await setPending(backedOff); // its re-enqueued message may have been fanned out meanwhile
+    expect(await sweeper.sweep(start)).toBe(0);
+    // Pending since 30 s before the start: younger than a sweep run a minute earlier may take.
+    const young = await insertEvent(account.id, { createdAt: start - 30_000, status: "pending" });
+    await setPending(backedOff);
+    expect(await sweeper.sweep(start - 60_000)).toBe(0);
+    await setPending(backedOff);
+    await setPending(young);
+    expect(await sweeper.sweep(start - 60_000, { at: start })).toBe(2);
   });
 });

@@ -65,7 +65,7 @@ describe("metrics", () => {
     expect(delta("worker_requests")).toBeGreaterThanOrEqual(N);
     expect(after.attempt_latency_ms.count - before.attempt_latency_ms.count).toBe(N);
     expect(after.cost_per_million_deliveries_usd).toBeGreaterThan(0);
-    expect(after.endpoints).toEqual([{ webhook_id: hook.id, backlog: 0, in_flight: 0, oldest_event_at: null }]);
+    expect(after.endpoints).toEqual([{ webhook_id: hook.id, backlog: 0, in_flight: 0, oldest_event_at: null, asleep: false }]);
   });
 
   it("count retries, failures, backlog and the oldest undelivered event", async () => {

@@ -12,10 +12,15 @@
 /** An alarm this far past its time is taken as dead: a live one runs within milliseconds of it. */
 export const DEAD_ALARM_AFTER_MS = 2_000;
 
+/** Whether no alarm will run: none is set, or the one set is long overdue. */
+export function alarmIsDead(current: number | null, now = Date.now()): boolean {
+  return current === null || current < now - DEAD_ALARM_AFTER_MS;
+}
+
 /**
  * Whether an alarm for `at` must be set, given the alarm storage holds
  * (`current`): none, a later one, or one overdue long enough to be dead.
  */
 export function alarmNeedsSetting(current: number | null, at: number, now = Date.now()): boolean {
-  return current === null || current > at || current < now - DEAD_ALARM_AFTER_MS;
+  return alarmIsDead(current, now) || current! > at;
 }

@@ -43,7 +43,7 @@ import { meterD1, UsageMeter } from "../metrics/usage-meter";
 import { probeFetch } from "../metrics/probe-fetch";
 import { honourRetryAfter, retryDelayMs, type RetryConfig } from "./retry-policy";
 import { withStorageRetry } from "./storage-retry";
-import { alarmNeedsSetting } from "./alarm-liveness";
+import { alarmIsDead, alarmNeedsSetting } from "./alarm-liveness";
 
 /** How long `enqueue()` may spend sending before it stores the rest and returns. */
 export const INLINE_BUDGET_MS = 250;
@@ -225,17 +225,26 @@ export class EndpointDispatcher extends DurableObject<Env> {
     }
   }
 
-  /** Backlog, in-flight count and the time of the oldest undelivered event, for metrics. */
-  async stats(): Promise<{ backlog: number; in_flight: number; oldest_event_at: number | null }> {
+  /**
+   * Backlog, in-flight count and the time of the oldest undelivered event, for
+   * metrics; and whether the object was asleep: holding deliveries, sending
+   * none, with no alarm that will run. That is a stall of ours, so it is
+   * reported, and the alarm is re-armed on the spot.
+   */
+  async stats(): Promise<{ backlog: number; in_flight: number; oldest_event_at: number | null; asleep: boolean }> {
     this.usage.add("do_requests");
     const inline = this.inline && !this.inline.stored ? [...this.inline.inFlight, ...this.inline.ids].sort() : [];
     const head = [this.queue.headId() ?? undefined, inline[0]].filter((id) => id !== undefined).sort()[0];
     const oldest = head ? parseDeliveryId(head) : null;
+    const idle = !this.queue.isEmpty() && !this.busy && this.sending === 0;
+    const asleep = idle && alarmIsDead(await withStorageRetry(() => this.ctx.storage.getAlarm()));
+    if (asleep) await this.setAlarm(Date.now());
     this.afterWork();
     return {
       backlog: this.queue.length() + inline.length,
       in_flight: this.sending,
       oldest_event_at: oldest ? idTime(oldest.eventId) : null,
+      asleep,
     };
   }
 

@@ -76,6 +76,8 @@ export class OutboxSweeper extends DurableObject<Env> {
   private alarmChecked = false;
   /** Whether this instance has woken the endpoint objects (once per instance: after every start). */
   private endpointsWoken = false;
+  /** When this instance was made: events pending from before it may have lost their queue message. */
+  private readonly startedAt = Date.now();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -114,11 +116,19 @@ export class OutboxSweeper extends DurableObject<Env> {
     return wakeEndpoints(this.env, createDb(meterD1(this.env.DB, this.usage)));
   }
 
-  /** Re-enqueues events pending longer than SWEEP_AFTER_SECONDS; returns how many. */
-  async sweep(now = Date.now()): Promise<number> {
+  /**
+   * Re-enqueues events pending longer than SWEEP_AFTER_SECONDS; returns how
+   * many. `afterStart` (the first sweep of an instance): also every event
+   * pending from before `afterStart.at`, whatever its back-off: after a restart
+   * their messages are the ones most likely lost, and waiting out
+   * SWEEP_AFTER_SECONDS or a back-off grown over earlier crashes would spend
+   * the recovery bound for nothing. An event whose message did survive is only
+   * fanned out twice, which fan-out is built to take.
+   */
+  async sweep(now = Date.now(), afterStart?: { at: number }): Promise<number> {
     this.usage.add("do_requests");
     const db = createDb(meterD1(this.env.DB, this.usage));
-    const cutoff = idFloor("evt", now - Number(this.env.SWEEP_AFTER_SECONDS) * 1000);
+    const cutoff = idFloor("evt", Math.max(now - Number(this.env.SWEEP_AFTER_SECONDS) * 1000, afterStart?.at ?? -Infinity));
     const watermark = (await this.ctx.storage.get<string>("watermark")) ?? "evt_";
     const accountIds = (await db.select({ id: accounts.id }).from(accounts)).map((a) => a.id);
     const stale = (
@@ -135,7 +145,7 @@ export class OutboxSweeper extends DurableObject<Env> {
     ).flat();
     // Each stale event's back-off, read once: whether it may go now, and how often it went before.
     const resent = new Map(stale.map((e) => [e.id, this.resendRow(e.id)]));
-    const due = stale.filter((e) => (resent.get(e.id)?.next_at ?? 0) <= now);
+    const due = stale.filter((e) => afterStart || (resent.get(e.id)?.next_at ?? 0) <= now);
     // sendBatch takes at most 100 messages.
     for (const part of chunk(due, 100)) {
       await this.env.EVENTS_QUEUE.sendBatch(part.map((e) => ({ body: eventMessage(e.accountId, e.id), contentType: "json" as const })));
@@ -189,11 +199,12 @@ export class OutboxSweeper extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.alarmChecked = true;
     try {
-      if (!this.endpointsWoken) {
+      const first = !this.endpointsWoken;
+      if (first) {
         const woken = await this.wakeEndpoints();
         if (woken.holding > 0) console.log(`outbox sweeper woke ${woken.holding} endpoint object(s) holding deliveries`);
       }
-      const n = await this.sweep();
+      const n = await this.sweep(Date.now(), first ? { at: this.startedAt } : undefined);
       if (n > 0) console.log(`outbox sweeper re-enqueued ${n} pending event(s)`);
       await this.recoverLost();
       const last = (await this.ctx.storage.get<number>("retained_at")) ?? 0;

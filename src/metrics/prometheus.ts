@@ -2,7 +2,7 @@
 import { RECOVERY_BOUND_SECONDS } from "../dispatch/recovery-bound";
 import { BILLABLE_OPS, type Counters, LATENCY_BUCKETS_MS } from "./counters";
 import type { PendingEvents } from "./pending";
-import { type EndpointState, oldestAgeSeconds } from "./snapshot";
+import { asleepCount, type EndpointState, oldestAgeSeconds } from "./snapshot";
 
 const v = (c: Counters, k: keyof Counters) => c[k] ?? 0;
 
@@ -41,6 +41,9 @@ export function renderPrometheus(c: Counters, endpoints: EndpointState[], pendin
   metric("rubric_endpoint_in_flight", "gauge", "Attempts in progress at an endpoint.", endpoints.map((e) => [`{webhook_id="${e.webhook_id}"}`, e.in_flight]));
   metric("rubric_oldest_undelivered_age_seconds", "gauge", "Age of the oldest event still waiting at any endpoint.", [
     ["", oldestAgeSeconds(endpoints, now)],
+  ]);
+  metric("rubric_endpoints_asleep", "gauge", "Endpoints found holding deliveries with no alarm that would run (re-armed when found; alert on > 0).", [
+    ["", asleepCount(endpoints)],
   ]);
   // The outbox: accepted events not fanned out yet. Over the bound is a stall of ours (alert on > 0).
   metric("rubric_pending_events", "gauge", "Accepted events not yet fanned out to their webhooks.", [["", pending.count]]);

@@ -23,19 +23,27 @@ export interface EndpointState {
   backlog: number;
   in_flight: number;
   oldest_event_at: number | null;
+  /** Held deliveries with no alarm that would run (re-armed by the look); never for a disabled webhook, which holds on purpose. */
+  asleep: boolean;
 }
 
 /** Live backlog and in-flight count of webhooks (of one account, or all), up to the cap. */
 export async function endpointStates(env: Env, db: Db, accountId?: string): Promise<EndpointState[]> {
   const hooks = await db
-    .select({ id: webhooks.id })
+    .select({ id: webhooks.id, status: webhooks.status })
     .from(webhooks)
     .where(accountId ? eq(webhooks.accountId, accountId) : undefined)
     .limit(MAX_ENDPOINTS_PER_SCRAPE);
   return Promise.all(
-    hooks.map(async ({ id }) => ({ webhook_id: id, ...(await env.ENDPOINT.get(env.ENDPOINT.idFromName(id)).stats()) })),
+    hooks.map(async ({ id, status }) => {
+      const stats = await env.ENDPOINT.get(env.ENDPOINT.idFromName(id)).stats();
+      return { webhook_id: id, ...stats, asleep: stats.asleep && status === "active" };
+    }),
   );
 }
+
+/** How many endpoints were found asleep. */
+export const asleepCount = (states: EndpointState[]) => states.filter((s) => s.asleep).length;
 
 /** Age in seconds of the oldest event still waiting at any endpoint, or 0. */
 export function oldestAgeSeconds(states: EndpointState[], now = Date.now()): number {
