@@ -37,6 +37,8 @@ const SKEW_MS = 10 * 60_000;
 /** Back-off between re-enqueues of the same still-pending event: first, doubling, and at most. */
 const RESEND_FIRST_MS = 30_000;
 const RESEND_MAX_MS = 3_600_000;
+/** The first sweep of an instance leaves events younger than this to the queue (see `sweep`). */
+const START_GRACE_MS = 5_000;
 /** How far back the first scan for lost retries looks. */
 const LOST_LOOKBACK_MS = 24 * 3_600_000;
 
@@ -119,7 +121,8 @@ export class OutboxSweeper extends DurableObject<Env> {
   /**
    * Re-enqueues events pending longer than SWEEP_AFTER_SECONDS; returns how
    * many. `afterStart` (the first sweep of an instance): also every event
-   * pending from before `afterStart.at`, whatever its back-off: after a restart
+   * pending from before `afterStart.at` (and older than {@link START_GRACE_MS}),
+   * whatever its back-off: after a restart
    * their messages are the ones most likely lost, and waiting out
    * SWEEP_AFTER_SECONDS or a back-off grown over earlier crashes would spend
    * the recovery bound for nothing. An event whose message did survive is only
@@ -128,7 +131,9 @@ export class OutboxSweeper extends DurableObject<Env> {
   async sweep(now = Date.now(), afterStart?: { at: number }): Promise<number> {
     this.usage.add("do_requests");
     const db = createDb(meterD1(this.env.DB, this.usage));
-    const cutoff = idFloor("evt", Math.max(now - Number(this.env.SWEEP_AFTER_SECONDS) * 1000, afterStart?.at ?? -Infinity));
+    // After a start, not the last few seconds' events either: their messages are most likely on their way.
+    const sinceStart = afterStart ? Math.min(afterStart.at, now - START_GRACE_MS) : -Infinity;
+    const cutoff = idFloor("evt", Math.max(now - Number(this.env.SWEEP_AFTER_SECONDS) * 1000, sinceStart));
     const watermark = (await this.ctx.storage.get<string>("watermark")) ?? "evt_";
     const accountIds = (await db.select({ id: accounts.id }).from(accounts)).map((a) => a.id);
     const stale = (
