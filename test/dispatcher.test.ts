@@ -30,6 +30,23 @@ describe("EndpointDispatcher", () => {
     expect(await received(ep.name)).toHaveLength(3);
   });
 
+  it("records what it already sent before a hand-over that ran out of time returns (the caller then marks the events dispatched)", async () => {
+    const account = await newAccount();
+    const ep = receiverEndpoint("budget-record");
+    // 2 per second: the first goes at once, the second waits 500 ms for its slot, past the 250 ms budget.
+    const hook = await newWebhook(account.key, { url: ep.url, rate_limit_per_second: 2 });
+    await env.DB.prepare("UPDATE webhooks SET created_at = 0 WHERE id = ?").bind(hook.id).run();
+    const now = Date.now();
+    const events = [await insertEvent(account.id, { createdAt: now, status: "dispatched" }), await insertEvent(account.id, { createdAt: now + 1, status: "dispatched" })];
+    const stub = env.ENDPOINT.get(env.ENDPOINT.idFromName(hook.id));
+    await stub.enqueue(events.map((e) => deliveryId(e, hook.id)));
+    expect(await received(ep.name)).toHaveLength(1);
+    // Sent and answered, and in neither the object's queue nor D1 would be lost by a crash now.
+    const first = await env.DB.prepare("SELECT status FROM delivery_attempts WHERE delivery_id = ?").bind(deliveryId(events[0]!, hook.id)).all<{ status: string }>();
+    expect(first.results).toEqual([{ status: "succeeded" }]);
+    await waitForReceived(ep.name, 2);
+  });
+
   it("skips a delivery that already succeeded when it is handed over again", async () => {
     const account = await newAccount();
     const ep = receiverEndpoint("once");

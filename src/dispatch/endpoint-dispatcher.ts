@@ -221,6 +221,10 @@ export class EndpointDispatcher extends DurableObject<Env> {
     if (first === "budget" && !job.stored) {
       job.stored = true;
       this.queue.store([...job.inFlight, ...job.ids], job.trigger);
+      // The caller marks these events dispatched once this returns, and what the job already
+      // finished is in neither the queue nor D1: record it first, or a crash now loses it unsent
+      // and unrecorded.
+      await this.flushRecords();
       await this.ensureAlarm(Date.now() + LEASE_SLACK_MS);
     }
   }
