@@ -290,6 +290,25 @@ async function waitForHealth() {
   process.exit(1);
 }
 
+/**
+ * A GET repeated (10 s each, up to 5 tries) while the answer is a network error,
+ * a timeout or a 5xx: wrangler's dev proxy now and then drops or stalls one
+ * request while the runtime catches up after a restart, and a saved key must
+ * not be given up (and a new account made) for that.
+ */
+async function getPatiently(url, headers) {
+  for (let tries = 1; ; tries++) {
+    try {
+      const res = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
+      await res.arrayBuffer();
+      if (res.status < 500 || tries === 5) return res;
+    } catch (err) {
+      if (tries === 5) throw err;
+    }
+    await sleep(500);
+  }
+}
+
 // ---------------------------------------------------------------------------
 // 6. The development account and its API key (plaintext kept only in the local state dir).
 async function ensureDevAccount(adminToken) {
@@ -297,8 +316,7 @@ async function ensureDevAccount(adminToken) {
   if (existsSync(file)) {
     try {
       const saved = JSON.parse(readFileSync(file, "utf8"));
-      const res = await fetch(`${baseUrl}/v1/webhooks?limit=1`, { headers: { Authorization: `Bearer ${saved.api_key}` } });
-      await res.arrayBuffer();
+      const res = await getPatiently(`${baseUrl}/v1/webhooks?limit=1`, { Authorization: `Bearer ${saved.api_key}` });
       if (res.status === 200) return saved;
       log(`the saved development key was refused (${res.status}); creating a new account`);
     } catch (err) {

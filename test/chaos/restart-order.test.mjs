@@ -3,9 +3,8 @@
 // must not be overtaken by events for the same endpoint accepted right after
 // the restart, which go through the queue at once.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { startReceiver } from "../support/receiver.mjs";
-import { freePort, removeDir, startService, tempStateDir, waitFor } from "../e2e/support/service.mjs";
+import { test } from "node:test";
+import { useRestartableService, waitFor } from "../e2e/support/service.mjs";
 import { sendBatch } from "./support/ingest.mjs";
 import { audit, successfulReceipts } from "./support/ledger.mjs";
 
@@ -17,33 +16,17 @@ const CYCLES = 2;
 const BEFORE = 60;
 const AFTER = 20;
 
-let receiver;
-let service;
-let stateDir;
-let port;
-
-before(async () => {
-  receiver = await startReceiver();
-  stateDir = tempStateDir();
-  port = await freePort();
-  service = await startService({ stateDir, port, args: ARGS });
-});
-
-after(async () => {
-  await service?.stop();
-  await receiver?.close();
-  removeDir(stateDir);
-});
+const run = useRestartableService({ args: ARGS });
 
 test("events pending at kill -9 are delivered before events accepted after the restart", { timeout: 180_000 }, async (t) => {
-  const res = await service.api("POST", "/v1/webhooks", {
+  const res = await run.service.api("POST", "/v1/webhooks", {
     name: "order",
-    url: `${receiver.url}/hooks/order`,
+    url: `${run.receiver.url}/hooks/order`,
     events: ["evaluation.completed"],
     filters: { projects: ["order"] },
   });
   assert.equal(res.status, 201, res.text);
-  const target = { baseUrl: service.baseUrl, apiKey: service.apiKey };
+  const target = { baseUrl: run.service.baseUrl, apiKey: run.service.apiKey };
   const items = (cycle, from, n) => Array.from({ length: n }, (_, i) => ({ key: `order-${cycle}-${from + i}`, project: "order", seq: from + i }));
   const accepted = [];
   let pendingWhenOvertakable = 0;
@@ -54,25 +37,25 @@ test("events pending at kill -9 are delivered before events accepted after the r
   for (let cycle = 0; cycle < CYCLES; cycle++) {
     const early = await sendBatch(target, items(cycle, 0, BEFORE));
     const earlyAt = Date.now();
-    const killedAt = await service.kill9();
-    const reached = new Set(successfulReceipts(receiver.received("order"), receiver.stats("order")).map((r) => r.eventId));
+    const killedAt = await run.kill();
+    const reached = new Set(successfulReceipts(run.receiver.received("order"), run.receiver.stats("order")).map((r) => r.eventId));
     const unreached = early.ids.filter((id) => !reached.has(id)).length;
-    service = await startService({ stateDir, port, args: ARGS });
+    await run.start();
     const restartedAt = Date.now();
     const late = await sendBatch(target, items(cycle, BEFORE, AFTER));
     const lateAt = Date.now();
     // Were the early events still waiting for the sweeper when the late ones were accepted?
-    const last = await service.api("GET", `/v1/events/${early.ids.at(-1)}`);
+    const last = await run.service.api("GET", `/v1/events/${early.ids.at(-1)}`);
     if (last.json?.status === "pending") pendingWhenOvertakable += 1;
     accepted.push(...early.ids, ...late.ids);
-    await waitFor(() => audit(accepted, successfulReceipts(receiver.received("order"), receiver.stats("order"))).lost.length === 0, {
+    await waitFor(() => audit(accepted, successfulReceipts(run.receiver.received("order"), run.receiver.stats("order"))).lost.length === 0, {
       timeout: 60_000,
       interval: 200,
       what: `cycle ${cycle}'s events at the receiver`,
     });
-    const swept = [...service.output().matchAll(/outbox sweeper re-enqueued (\d+)/g)].map((m) => Number(m[1]));
+    const swept = [...run.service.output().matchAll(/outbox sweeper re-enqueued (\d+)/g)].map((m) => Number(m[1]));
     const firstAt = new Map();
-    for (const r of successfulReceipts(receiver.received("order"), receiver.stats("order"))) if (!firstAt.has(r.eventId)) firstAt.set(r.eventId, r.at);
+    for (const r of successfulReceipts(run.receiver.received("order"), run.receiver.stats("order"))) if (!firstAt.has(r.eventId)) firstAt.set(r.eventId, r.at);
     const span = (ids) => `${at(Math.min(...ids.map((id) => firstAt.get(id))))}…${at(Math.max(...ids.map((id) => firstAt.get(id))))}`;
     cycles.push(
       `cycle ${cycle}: ${BEFORE} early events ${early.ids[0]}…${early.ids.at(-1)} accepted ${at(earlyAt)}; kill -9 ${at(killedAt)} ` +
@@ -83,7 +66,7 @@ test("events pending at kill -9 are delivered before events accepted after the r
   }
   for (const line of cycles) t.diagnostic(line);
 
-  const result = audit(accepted, successfulReceipts(receiver.received("order"), receiver.stats("order")));
+  const result = audit(accepted, successfulReceipts(run.receiver.received("order"), run.receiver.stats("order")));
   const shown = result.outOfOrder.slice(0, 3).map((o) => `${o.eventId} after ${o.overtakenBy}`);
   if (shown.length) t.diagnostic(`OUT OF ORDER, e.g.: ${shown.join("; ")}`);
   t.diagnostic(`${result.delivered} delivered, ${result.lost.length} lost, ${result.duplicates} duplicates, ${result.outOfOrder.length} out of order`);

@@ -5,40 +5,21 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { after, before, test } from "node:test";
-import { startReceiver } from "../support/receiver.mjs";
-import { devVar, freePort, plan, portIsFree, removeDir, seedVerify, startService, tempStateDir, waitFor } from "./support/service.mjs";
+import { test } from "node:test";
+import { devVar, plan, portIsFree, seedVerify, useRestartableService, waitFor } from "./support/service.mjs";
 
 const ARGS = ["--var", "SWEEP_AFTER_SECONDS:2", "--var", "SWEEP_INTERVAL_SECONDS:1"];
 const EVENTS = 20;
 
-let receiver;
-let service;
-let stateDir;
-let port;
-let firstKey;
-
-before(async () => {
-  receiver = await startReceiver();
-  stateDir = tempStateDir();
-  port = await freePort();
-  service = await startService({ stateDir, port, args: ARGS });
-  firstKey = service.apiKey;
-});
-
-after(async () => {
-  await service?.stop();
-  await receiver?.close();
-  removeDir(stateDir);
-});
+const run = useRestartableService({ args: ARGS });
 
 /** Restarts start.mjs on the same state dir and port; the development key must be reused. */
 async function restart(t) {
   const adminToken = devVar("ADMIN_TOKEN");
   const started = Date.now();
-  service = await startService({ stateDir, port, args: ARGS });
+  await run.start();
   t.diagnostic(`restarted in ${Date.now() - started} ms`);
-  assert.equal(service.apiKey, firstKey, "a restart reuses the development API key");
+  assert.equal(run.service.apiKey, run.firstApiKey, "a restart reuses the development API key");
   assert.equal(devVar("ADMIN_TOKEN"), adminToken, "a restart keeps .dev.vars");
 }
 
@@ -46,7 +27,7 @@ async function restart(t) {
 async function sendEvents(project, n) {
   const ids = [];
   for (let i = 0; i < n; i++) {
-    const res = await service.api("POST", "/v1/events", { type: "evaluation.completed", data: { project_id: project, i } });
+    const res = await run.service.api("POST", "/v1/events", { type: "evaluation.completed", data: { project_id: project, i } });
     assert.equal(res.status, 202, res.text);
     ids.push(res.json.id);
   }
@@ -58,16 +39,16 @@ async function sendEvents(project, n) {
  * loss and FIFO order of first successful receipt. Returns the duplicate count.
  */
 async function expectAllDelivered(t, name, ids, secret, timeout = 60_000) {
-  const okIds = () => new Set(receiver.received(name).filter((r) => r.answered === 200).map((r) => JSON.parse(r.body).id));
+  const okIds = () => new Set(run.receiver.received(name).filter((r) => r.answered === 200).map((r) => JSON.parse(r.body).id));
   await waitFor(() => ids.every((id) => okIds().has(id)), {
     timeout,
     interval: 200,
     what: `all ${ids.length} events to reach '${name}' with a 200 (have ${okIds().size})`,
   }).catch((err) => {
-    err.message += `\n--- service output (tail) ---\n${service.output().slice(-4000)}`;
+    err.message += `\n--- service output (tail) ---\n${run.service.output().slice(-4000)}`;
     throw err;
   });
-  const all = receiver.received(name);
+  const all = run.receiver.received(name);
   for (const r of all) assert.ok(seedVerify(secret, r.headers, r.body), "every receipt verifies the seed's way");
   const succeeded = all.filter((r) => r.answered === 200).map((r) => JSON.parse(r.body).id);
   const firstOrder = [...new Set(succeeded)];
@@ -80,9 +61,9 @@ async function expectAllDelivered(t, name, ids, secret, timeout = 60_000) {
 }
 
 async function newWebhook(name, project, retry_config) {
-  const res = await service.api("POST", "/v1/webhooks", {
+  const res = await run.service.api("POST", "/v1/webhooks", {
     name,
-    url: `${receiver.url}/hooks/${name}`,
+    url: `${run.receiver.url}/hooks/${name}`,
     events: ["evaluation.completed"],
     filters: { projects: [project] },
     ...(retry_config ? { retry_config } : {}),
@@ -92,20 +73,20 @@ async function newWebhook(name, project, retry_config) {
 }
 
 test("kill -9 while the receiver is down: all 20 accepted events are delivered after restart, in order", { timeout: 120_000 }, async (t) => {
-  assert.ok(existsSync(path.join(stateDir, "dev-account.json")), "start.mjs keeps the dev key in the state dir");
-  assert.equal(JSON.parse(readFileSync(path.join(stateDir, "dev-account.json"), "utf8")).api_key, firstKey);
+  assert.ok(existsSync(path.join(run.stateDir, "dev-account.json")), "start.mjs keeps the dev key in the state dir");
+  assert.equal(JSON.parse(readFileSync(path.join(run.stateDir, "dev-account.json"), "utf8")).api_key, run.firstApiKey);
 
-  await plan(receiver, "down", { status: 503 });
+  await plan(run.receiver, "down", { status: 503 });
   const hook = await newWebhook("down", "crash-down", { max_retries: 10, backoff: "fixed", initial_delay_ms: 1000 });
   const ids = await sendEvents("crash-down", EVENTS);
-  await service.kill9();
-  assert.ok(await portIsFree(port), "nothing listens on the port after kill -9");
+  await run.kill();
+  assert.ok(await portIsFree(run.port), "nothing listens on the port after kill -9");
 
-  const seenBefore = receiver.received("down");
+  const seenBefore = run.receiver.received("down");
   assert.ok(seenBefore.every((r) => r.answered === 503));
   t.diagnostic(`before the kill: ${seenBefore.length} attempt(s), all answered 503`);
 
-  await plan(receiver, "down", {}); // back to 200 OK
+  await plan(run.receiver, "down", {}); // back to 200 OK
   await restart(t);
   await expectAllDelivered(t, "down", ids, hook.secret);
 });
@@ -114,8 +95,8 @@ test("kill -9 right after a burst to a healthy receiver: events still in the in-
   const hook = await newWebhook("burst", "crash-burst");
   const ids = await sendEvents("crash-burst", EVENTS);
   const lastAccepted = Date.now();
-  const killedAt = await service.kill9();
-  const seenBefore = new Set(receiver.received("burst").map((r) => JSON.parse(r.body).id));
+  const killedAt = await run.kill();
+  const seenBefore = new Set(run.receiver.received("burst").map((r) => JSON.parse(r.body).id));
   t.diagnostic(`kill -9 sent ${killedAt - lastAccepted} ms after the last 202; ${seenBefore.size}/${EVENTS} delivered before it`);
   assert.ok(killedAt - lastAccepted < 50, "the kill follows the last 202 within 50 ms");
   assert.ok(seenBefore.size < EVENTS, "precondition: some events were not delivered yet when the runtime died");
@@ -124,14 +105,14 @@ test("kill -9 right after a burst to a healthy receiver: events still in the in-
   await restart(t);
   await expectAllDelivered(t, "burst", ids, hook.secret);
   t.diagnostic(`recovered ${EVENTS - seenBefore.size} event(s) in ${Date.now() - recoveredAt} ms after restart`);
-  const swept = [...service.output().matchAll(/outbox sweeper re-enqueued (\d+)/g)].map((m) => Number(m[1]));
+  const swept = [...run.service.output().matchAll(/outbox sweeper re-enqueued (\d+)/g)].map((m) => Number(m[1]));
   t.diagnostic(`sweeper re-enqueues after restart: ${swept.join(", ") || "none logged"}`);
 });
 
 test("a graceful stop (SIGTERM to start.mjs) leaves no wrangler or workerd behind", { timeout: 30_000 }, async () => {
-  const { exit, survivors } = await service.stop();
+  const { exit, survivors } = await run.service.stop();
   assert.deepEqual(survivors, [], "no process of the service survives SIGTERM");
   assert.deepEqual(exit, { code: 0, signal: null });
-  assert.ok(await portIsFree(port), "the port is free again");
-  service = null;
+  assert.ok(await portIsFree(run.port), "the port is free again");
+  run.service = null;
 });

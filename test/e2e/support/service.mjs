@@ -246,6 +246,52 @@ export function useService({ args = [] } = {}, use) {
   });
 }
 
+/**
+ * A service to crash and restart: registers hooks that start a receiver and
+ * the service on a fresh state directory and port before the file's tests,
+ * and stop both and remove the state after them. Returns a handle whose
+ * `service` and `receiver` are the live ones, and whose `restart()` kills
+ * every process of the service with SIGKILL (as a machine failure would) and
+ * starts it again on the same state, port and arguments, resolving to
+ * `{killedAt, upAt}`: the moment of the kill and when it answered again
+ * (`kill()` and `start()` are the two halves, for a look in between).
+ * @param {{args?: string[], port?: number}} [options] `port`: a fixed one (default: a free one)
+ */
+export function useRestartableService({ args = [], port = 0 } = {}) {
+  const handle = {
+    /** @type {any} */ receiver: null,
+    /** @type {any} */ service: null,
+    stateDir: "",
+    port: 0,
+    /** The development API key of the first start (a restart must reuse it). */
+    firstApiKey: "",
+    /** kill -9 of the whole service; resolves to the moment of the kill, once all is gone and the port free. */
+    kill: () => handle.service.kill9(),
+    /** Starts it again on the same state, port and arguments; resolves to when it answered. */
+    async start() {
+      handle.service = await startService({ stateDir: handle.stateDir, port: handle.port, args });
+      return Date.now();
+    },
+    async restart() {
+      const killedAt = await handle.kill();
+      return { killedAt, upAt: await handle.start() };
+    },
+  };
+  before(async () => {
+    handle.receiver = await startReceiver();
+    handle.stateDir = tempStateDir();
+    handle.port = port || (await freePort());
+    handle.service = await startService({ stateDir: handle.stateDir, port: handle.port, args });
+    handle.firstApiKey = handle.service.apiKey;
+  });
+  after(async () => {
+    await handle.service?.stop();
+    await handle.receiver?.close();
+    removeDir(handle.stateDir);
+  });
+  return handle;
+}
+
 // ---------------------------------------------------------------------------
 // HTTP
 
