@@ -122,11 +122,10 @@ export class OutboxSweeper extends DurableObject<Env> {
    * Re-enqueues events pending longer than SWEEP_AFTER_SECONDS; returns how
    * many. `afterStart` (the first sweep of an instance): also every event
    * pending from before `afterStart.at` (and older than {@link START_GRACE_MS}),
-   * whatever its back-off: after a restart
-   * their messages are the ones most likely lost, and waiting out
-   * SWEEP_AFTER_SECONDS or a back-off grown over earlier crashes would spend
-   * the recovery bound for nothing. An event whose message did survive is only
-   * fanned out twice, which fan-out is built to take.
+   * whatever its back-off: after a restart their messages are the ones most
+   * likely lost, and waiting out SWEEP_AFTER_SECONDS or a back-off grown over
+   * earlier crashes would spend the recovery bound for nothing. An event whose
+   * message did survive is only fanned out twice, which fan-out is built to take.
    */
   async sweep(now = Date.now(), afterStart?: { at: number }): Promise<number> {
     this.usage.add("do_requests");
