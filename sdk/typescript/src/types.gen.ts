@@ -180,7 +180,7 @@ export type Attempt = {
 };
 
 export type AdminHealth = {
-  /** `stalled` when any accepted event has waited for its fan-out longer than the bound */
+  /** `stalled` when an accepted event has waited for its fan-out longer than the bound, or an endpoint was found asleep */
   status: "ok" | "stalled";
   /** Every accepted event reaches every webhook owed it within this long of a restart */
   recovery_bound_seconds: number;
@@ -197,6 +197,8 @@ export type AdminHealth = {
     backlog: number;
     /** Age of the oldest event still waiting at any endpoint, or 0 */
     oldest_undelivered_age_seconds: number;
+    /** Endpoints of active webhooks found holding deliveries with no alarm that would run (each is re-armed by this look) */
+    asleep: number;
   };
   /** When this was measured (ISO-8601 UTC) */
   checked_at: string;
