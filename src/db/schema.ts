@@ -97,6 +97,9 @@ export const events = sqliteTable(
   ],
 );
 
+/** One stored event as read back; shared by both ingest paths (routes/ingest.ts, routes/ingest-fast.ts). */
+export type EventRow = typeof events.$inferSelect;
+
 /** An account's own event types, with an optional JSON schema for `data`. */
 export const eventTypes = sqliteTable(
   "event_types",

@@ -10,12 +10,13 @@
  * already used) goes the ordinary way.
  */
 import type { Context } from "hono";
+import type { EventRow } from "../db/schema";
 import { eventAttributes } from "../dispatch/match";
+import type { EventInput } from "../lib/event-input";
 import { BUILTIN_EVENT_TYPES, OPERATIONAL_EVENT_TYPES } from "../lib/event-types";
 import { judgeKey, type KeyRow } from "../middleware/auth";
 import { meterD1 } from "../metrics/usage-meter";
 import type { AppEnv } from "../types";
-import type { EventInput, EventRow } from "./ingest";
 
 /** An event's row as stored, but for its account (known once the key is). */
 export function eventRow(c: Context<AppEnv>, item: EventInput, now: number): Omit<EventRow, "accountId"> {

@@ -6,9 +6,10 @@
 import { and, eq, inArray, lt } from "drizzle-orm";
 import type { Context } from "hono";
 import { chunk } from "../db/client";
-import { events, eventTypes } from "../db/schema";
+import { type EventRow, events, eventTypes } from "../db/schema";
 import { eventMessage } from "../dispatch/messages";
 import type { FieldIssue } from "../lib/errors";
+import type { EventInput } from "../lib/event-input";
 import { BUILTIN_EVENT_TYPES, OPERATIONAL_EVENT_TYPES } from "../lib/event-types";
 import { validateAgainstSchema } from "../lib/json-schema";
 import { throwIfIssues } from "../lib/webhook-rules";
@@ -18,18 +19,6 @@ import type { AppEnv } from "../types";
 
 /** An idempotency key returns the first event for this long. */
 export const IDEMPOTENCY_WINDOW_MS = 86_400_000;
-
-/** One event as a producer sends it. */
-export interface EventInput {
-  type: string;
-  data: Record<string, unknown>;
-  metadata?: Record<string, unknown>;
-  project_id?: string;
-  severity?: string;
-  idempotency_key?: string;
-}
-
-export type EventRow = typeof events.$inferSelect;
 
 /** Checks types and schemas of every item; throws one 422 for all of them (field prefix per item). */
 async function validate(c: Context<AppEnv>, items: EventInput[], prefix: (i: number) => string) {
