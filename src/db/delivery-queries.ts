@@ -4,7 +4,6 @@
  * is the latest attempt's `status`.
  */
 import { and, asc, eq, gt, gte, inArray, lt, sql } from "drizzle-orm";
-import type { AttemptResult } from "../dispatch/attempt";
 import { idFloor, parseDeliveryId } from "../lib/ids";
 import type { Db } from "./client";
 import { accounts, deliveryAttempts, events, webhooks } from "./schema";
@@ -112,6 +111,23 @@ export async function loadAttemptContext(db: Db, deliveryId: string) {
 }
 
 export type AttemptContext = NonNullable<Awaited<ReturnType<typeof loadAttemptContext>>>;
+
+/**
+ * What one attempt found out (dispatch/attempt.ts `sendAttempt` makes it).
+ * Defined here, with the row it is recorded in, because db sits below
+ * dispatch and may not import from it.
+ */
+export interface AttemptResult {
+  ok: boolean;
+  responseCode: number | null;
+  responseHeaders: Record<string, string> | null;
+  responseBody: string | null;
+  error: string | null;
+  startedAt: number;
+  durationMs: number;
+  /** The headers that were sent (for the attempt record; no secret is in them). */
+  requestHeaders: Record<string, string>;
+}
 
 /** How an attempt leaves its delivery. */
 export interface AttemptOutcome {

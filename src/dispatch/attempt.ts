@@ -2,6 +2,7 @@
  * One delivery attempt: sign the body, POST it, and read a bounded amount of
  * the answer. Never throws: every outcome becomes an {@link AttemptResult}.
  */
+import type { AttemptResult } from "../db/delivery-queries";
 import { rubricSignature, standardSignature } from "../delivery/sign";
 
 export const USER_AGENT = "Rubric-Webhooks/0.1.0";
@@ -25,18 +26,9 @@ export interface AttemptRequest {
   timeoutMs: number;
 }
 
-/** What one attempt found out. */
-export interface AttemptResult {
-  ok: boolean;
-  responseCode: number | null;
-  responseHeaders: Record<string, string> | null;
-  responseBody: string | null;
-  error: string | null;
-  startedAt: number;
-  durationMs: number;
-  /** The headers that were sent (for the attempt record; no secret is in them). */
-  requestHeaders: Record<string, string>;
-}
+// The result's shape is what an attempt row records, so the db floor defines it (db must not import
+// dispatch); it is re-exported here because every caller of sendAttempt names it.
+export type { AttemptResult } from "../db/delivery-queries";
 
 /** The headers of DESIGN §2 for one attempt at `timestamp` (Unix seconds). */
 export async function deliveryHeaders(req: AttemptRequest, timestamp: number): Promise<Record<string, string>> {
