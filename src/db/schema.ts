@@ -4,7 +4,7 @@
  * columns hold text. Indexes are few on purpose: every index entry is a
  * billable row written on each insert.
  */
-import { COUNTER_NAMES, type CounterName } from "../metrics/counters";
+import { COUNTER_NAMES, type CounterName } from "../lib/counter-names";
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 

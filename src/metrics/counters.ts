@@ -1,30 +1,12 @@
 /**
  * The counters kept per account: billable operations (what Cloudflare bills,
  * so cost per delivery can be measured) and delivery outcomes. They are kept
- * in memory and added to D1 in batches, never one write per event.
+ * in memory and added to D1 in batches, never one write per event. Their
+ * names are in lib/counter-names.ts (they are also db columns).
  */
+import { type CounterName, LATENCY_BUCKETS_MS } from "../lib/counter-names";
 
-/** Billable operations, named as the price list names them. */
-export const BILLABLE_OPS = [
-  "worker_requests",
-  "d1_rows_read",
-  "d1_rows_written",
-  "do_requests",
-  "do_rows_read",
-  "do_rows_written",
-  "do_alarms_set",
-  "queue_operations",
-] as const;
-
-/** Outcome counters. */
-export const OUTCOMES = ["events_accepted", "attempts", "retries", "deliveries_succeeded", "deliveries_failed"] as const;
-
-/** Upper bounds (ms) of the attempt latency histogram; a last bucket takes the rest. */
-export const LATENCY_BUCKETS_MS = [25, 50, 100, 250, 500, 1000, 2500, 5000, 10000] as const;
-export const LATENCY_COLUMNS = [...LATENCY_BUCKETS_MS.map((b) => `latency_le_${b}` as const), "latency_le_inf", "latency_sum_ms"] as const;
-
-export const COUNTER_NAMES = [...BILLABLE_OPS, ...OUTCOMES, ...LATENCY_COLUMNS] as const;
-export type CounterName = (typeof COUNTER_NAMES)[number];
+/** Some counters' values (a missing counter is 0). */
 export type Counters = Partial<Record<CounterName, number>>;
 
 /** Adds `from` into `into`. */

@@ -3,7 +3,8 @@
  * has counts for; between flushes counts wait in memory. A flush's own rows
  * are counted too, into the next flush.
  */
-import { COUNTER_NAMES, type Counters } from "./counters";
+import { COUNTER_NAMES } from "../lib/counter-names";
+import type { Counters } from "./counters";
 import { meterD1, UsageMeter } from "./usage-meter";
 
 const COLUMNS = COUNTER_NAMES.join(", ");

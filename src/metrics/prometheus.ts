@@ -1,6 +1,7 @@
 /** The operator's metrics in Prometheus text exposition format. */
 import { RECOVERY_BOUND_SECONDS } from "../dispatch/recovery-bound";
-import { BILLABLE_OPS, type Counters, LATENCY_BUCKETS_MS } from "./counters";
+import { BILLABLE_OPS, LATENCY_BUCKETS_MS } from "../lib/counter-names";
+import type { Counters } from "./counters";
 import type { PendingEvents } from "./pending";
 import { asleepCount, type EndpointState, oldestAgeSeconds } from "./snapshot";
 

@@ -2,7 +2,8 @@
 import { eq } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { usageCounters, webhooks } from "../db/schema";
-import { addCounters, COUNTER_NAMES, type Counters } from "./counters";
+import { COUNTER_NAMES } from "../lib/counter-names";
+import { addCounters, type Counters } from "./counters";
 
 /** How many endpoints a scrape asks for their live state. */
 export const MAX_ENDPOINTS_PER_SCRAPE = 1000;

@@ -3,7 +3,8 @@
  * per account; {@link meterD1} wraps the D1 binding so every statement's own
  * `meta` (rows read and written, as D1 reports and bills them) is counted.
  */
-import { addCounters, type CounterName, type Counters } from "./counters";
+import type { CounterName } from "../lib/counter-names";
+import { addCounters, type Counters } from "./counters";
 
 /** Counts are attributed to an account, or to this id for work no account owns (sweeps, auth failures). */
 export const SYSTEM_ACCOUNT = "system";

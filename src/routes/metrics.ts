@@ -5,7 +5,8 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../lib/router";
-import { BILLABLE_OPS, type Counters, LATENCY_BUCKETS_MS, OUTCOMES } from "../metrics/counters";
+import { BILLABLE_OPS, LATENCY_BUCKETS_MS, OUTCOMES } from "../lib/counter-names";
+import type { Counters } from "../metrics/counters";
 import { costUsd } from "../metrics/prices";
 import { pendingEvents } from "../metrics/pending";
 import { renderPrometheus } from "../metrics/prometheus";
