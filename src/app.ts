@@ -5,7 +5,6 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ApiError, type ErrorCode } from "./lib/errors";
-import { createRouter } from "./lib/router";
 import { RateLimitedError } from "./middleware/rate-limit";
 import { bodyLimits, headerLimits, jsonBodies, urlLimit } from "./middleware/limits";
 import { requestContext } from "./middleware/request-context";
@@ -21,6 +20,7 @@ import { templatesRouter } from "./routes/templates";
 import { webhookToolsRouter } from "./routes/webhook-tools";
 import { metricsRouter, prometheusRouter } from "./routes/metrics";
 import { probeRouter } from "./routes/probe";
+import { createRouter } from "./routes/router";
 import { webhooksRouter } from "./routes/webhooks";
 import { portalLinksRouter } from "./routes/portal-links";
 import { createDashboard } from "./dashboard";

@@ -15,7 +15,7 @@ import { DNS_TIMEOUT_MS, dohResolver, resolverFromEnv } from "../src/lib/dns-res
 import { ApiError } from "../src/lib/errors";
 import { importSecretKey } from "../src/lib/secret-box";
 import { addressRefusal, checkUrl, deliveryUrlError, inspectUrl, ipRefusalReason, urlRefusal } from "../src/lib/url-guard";
-import { checkWebhookRules } from "../src/lib/webhook-rules";
+import { checkWebhookRules } from "../src/routes/webhook-rules";
 import { call, newAccount, newWebhook, plan, receiverEndpoint, waitForReceived } from "./support/helpers";
 
 const STRICT = { allowInsecure: false, allowPrivate: false };

@@ -10,11 +10,11 @@ import { accounts, apiKeys, webhooks } from "../db/schema";
 import { ALL_SCOPES, generateApiKey } from "../lib/api-keys";
 import { notFound } from "../lib/errors";
 import { page } from "../lib/pagination";
-import { createRouter } from "../lib/router";
 import { adminAuth } from "../middleware/auth";
 import { errorResponses, idParam, PageQuery } from "../schemas/common";
 import type { AppEnv } from "../types";
 import { endpointObject, jsonContent } from "./lookups";
+import { createRouter } from "./router";
 import { iso } from "./wire";
 
 const AccountSchema = z.object({ id: z.string(), name: z.string(), status: z.enum(["active", "disabled"]), created_at: z.string() }).openapi("Account");

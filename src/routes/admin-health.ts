@@ -8,12 +8,12 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { RECOVERY_BOUND_SECONDS } from "../dispatch/recovery-bound";
-import { createRouter } from "../lib/router";
 import { pendingEvents } from "../metrics/pending";
 import { asleepCount, endpointStates, oldestAgeSeconds } from "../metrics/snapshot";
 import { adminAuth } from "../middleware/auth";
 import { errorResponses } from "../schemas/common";
 import { jsonContent } from "./lookups";
+import { createRouter } from "./router";
 import { iso } from "./wire";
 
 const Health = z

@@ -4,10 +4,10 @@ import { and, asc, eq, isNull } from "drizzle-orm";
 import { apiKeys } from "../db/schema";
 import { ALL_SCOPES, generateApiKey } from "../lib/api-keys";
 import { ApiError, notFound } from "../lib/errors";
-import { createRouter } from "../lib/router";
 import { apiKeyAuth } from "../middleware/auth";
 import { errorResponses, idParam } from "../schemas/common";
 import { jsonContent } from "./lookups";
+import { createRouter } from "./router";
 import { iso } from "./wire";
 
 /** Keys an account may have at once. */

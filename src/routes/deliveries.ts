@@ -2,11 +2,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { deliveryAttemptsOf } from "../db/delivery-queries";
 import { notFound } from "../lib/errors";
-import { createRouter } from "../lib/router";
 import { apiKeyAuth } from "../middleware/auth";
 import { errorResponses } from "../schemas/common";
 import { AttemptSchema, DeliverySchema } from "../schemas/event";
 import { endpointObject } from "./lookups";
+import { createRouter } from "./router";
 import { attemptToWire, deliveryToWire } from "./wire";
 
 const DeliveryId = z.object({

@@ -5,11 +5,11 @@ import { eventTypes } from "../db/schema";
 import { ApiError } from "../lib/errors";
 import { BUILTIN_EVENT_TYPES, isEventTypeName, OPERATIONAL_EVENT_TYPES } from "../lib/event-types";
 import { checkSchema } from "../lib/json-schema";
-import { createRouter } from "../lib/router";
-import { customEventType, throwIfIssues } from "../lib/webhook-rules";
 import { apiKeyAuth } from "../middleware/auth";
 import { errorResponses, JsonObject } from "../schemas/common";
 import { jsonContent } from "./lookups";
+import { createRouter } from "./router";
+import { customEventType, throwIfIssues } from "./webhook-rules";
 import { iso } from "./wire";
 
 const EventTypeSchema = z

@@ -8,12 +8,12 @@ import { eventMatchesWebhook, lazyFilterable } from "../dispatch/fan-out";
 import { ApiError, notFound } from "../lib/errors";
 import { deliveryId, idFloor } from "../lib/ids";
 import { page } from "../lib/pagination";
-import { createRouter } from "../lib/router";
 import { apiKeyAuth } from "../middleware/auth";
 import { errorResponses, idParam, PageQuery } from "../schemas/common";
 import { DeliverySchema, EventSchema, SendEventSchema } from "../schemas/event";
 import { acceptEvents } from "./ingest";
 import { endpointObject, jsonContent } from "./lookups";
+import { createRouter } from "./router";
 import { deliveryToWire, eventToWire } from "./wire";
 
 /** Event bodies may be up to 256 KiB; a batch up to 100 of them in 1 MiB. */

@@ -12,9 +12,9 @@ import type { FieldIssue } from "../lib/errors";
 import type { EventInput } from "../lib/event-input";
 import { BUILTIN_EVENT_TYPES, OPERATIONAL_EVENT_TYPES } from "../lib/event-types";
 import { validateAgainstSchema } from "../lib/json-schema";
-import { throwIfIssues } from "../lib/webhook-rules";
 import { principalOf } from "../middleware/auth";
 import { acceptInOneTrip, eventRow, fitsOneTrip } from "./ingest-fast";
+import { throwIfIssues } from "./webhook-rules";
 import type { AppEnv } from "../types";
 
 /** An idempotency key returns the first event for this long. */

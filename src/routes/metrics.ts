@@ -4,7 +4,6 @@
  * flush (USAGE_FLUSH_SECONDS); backlog and in-flight are live.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter } from "../lib/router";
 import { BILLABLE_OPS, LATENCY_BUCKETS_MS, OUTCOMES } from "../lib/counter-names";
 import type { Counters } from "../metrics/counters";
 import { costUsd } from "../metrics/prices";
@@ -13,6 +12,7 @@ import { renderPrometheus } from "../metrics/prometheus";
 import { endpointStates, oldestAgeSeconds, readCounters } from "../metrics/snapshot";
 import { adminAuth, apiKeyAuth } from "../middleware/auth";
 import { errorResponses } from "../schemas/common";
+import { createRouter } from "./router";
 
 const pick = (c: Counters, names: readonly string[]) => Object.fromEntries(names.map((n) => [n, c[n as keyof Counters] ?? 0]));
 

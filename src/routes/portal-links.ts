@@ -10,10 +10,10 @@ import { and, desc, eq, inArray } from "drizzle-orm";
 import { portalLinks, webhooks } from "../db/schema";
 import { createPortalLink, revokePortalLink } from "../dashboard/portal-store";
 import { notFound, validationFailed } from "../lib/errors";
-import { createRouter } from "../lib/router";
 import { apiKeyAuth } from "../middleware/auth";
 import { errorResponses, idParam } from "../schemas/common";
 import { jsonContent } from "./lookups";
+import { createRouter } from "./router";
 import { iso } from "./wire";
 
 /** Longest life of a link (and of the session it opens): 7 days. */

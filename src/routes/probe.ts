@@ -1,10 +1,10 @@
 /** Operator-only benchmark probes: the runtime's ceilings, measured from inside it. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { validationFailed } from "../lib/errors";
-import { createRouter } from "../lib/router";
 import { urlPolicy, urlRefusal } from "../lib/url-guard";
 import { adminAuth } from "../middleware/auth";
 import { errorResponses } from "../schemas/common";
+import { createRouter } from "./router";
 
 const probeFetch = createRoute({
   method: "post",

@@ -4,11 +4,11 @@ import { isoSeconds } from "../delivery/envelope";
 import { OUTPUT_FORMATS, previewBody } from "../delivery/formats";
 import { isTemplateError, validateTemplates } from "../delivery/templates";
 import { validationFailed } from "../lib/errors";
-import { createRouter } from "../lib/router";
-import { throwIfIssues } from "../lib/webhook-rules";
 import { apiKeyAuth } from "../middleware/auth";
 import { errorResponses, JsonObject } from "../schemas/common";
 import { jsonContent } from "./lookups";
+import { createRouter } from "./router";
+import { throwIfIssues } from "./webhook-rules";
 
 /** The answer of every preview: the body that would be sent and where its template came from. */
 export const PreviewSchema = z

@@ -3,11 +3,11 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { attemptsSince, latestAttempts } from "../db/delivery-queries";
 import { validationFailed } from "../lib/errors";
 import { page } from "../lib/pagination";
-import { createRouter } from "../lib/router";
 import { apiKeyAuth } from "../middleware/auth";
 import { errorResponses, PageQuery } from "../schemas/common";
 import { DeliverySchema } from "../schemas/event";
 import { endpointObject, jsonContent, ownWebhook } from "./lookups";
+import { createRouter } from "./router";
 import { WebhookId } from "./webhooks";
 import { deliveryToWire, iso } from "./wire";
 

@@ -5,13 +5,13 @@ import { webhooks } from "../db/schema";
 import { generateSecret } from "../delivery/sign";
 import { armSweeper } from "../dispatch/outbox-sweeper";
 import { page } from "../lib/pagination";
-import { createRouter } from "../lib/router";
 import { importSecretKey, sealSecret } from "../lib/secret-box";
-import { checkWebhookRules } from "../lib/webhook-rules";
 import { apiKeyAuth } from "../middleware/auth";
 import { errorResponses, idParam, PageQuery } from "../schemas/common";
 import { CreatedWebhookSchema, CreateWebhookSchema, UpdateWebhookSchema, WebhookSchema } from "../schemas/webhook";
 import { endpointObject, jsonContent, ownWebhook } from "./lookups";
+import { createRouter } from "./router";
+import { checkWebhookRules } from "./webhook-rules";
 import { webhookToWire } from "./wire";
 
 export const WebhookId = idParam("wh", "wh_01HV6Z8K2M3N4P5Q6R7S8T9V0W");

@@ -35,7 +35,7 @@ export const FiltersSchema = z.record(z.string(), z.unknown()).openapi("Filters"
   },
 });
 
-/** Extra outbound headers; names and values are checked by lib/webhook-rules.ts. */
+/** Extra outbound headers; names and values are checked by routes/webhook-rules.ts. */
 export const HeadersSchema = z.record(z.string(), z.string()).openapi("OutboundHeaders", { example: { "X-Team": "ml-platform" } });
 
 const webhookFields = {

@@ -3,17 +3,21 @@
  * the SSRF guard allows, event types that exist for the account, valid
  * filters, templates and headers. Checked on create and on every change,
  * against the configuration as it would be after the change.
+ *
+ * These are the API's checks (422s with field paths), and they use the
+ * delivery and dispatch floors' own validators (templates, payload filters),
+ * so they live with the routes, above both, rather than in lib.
  */
 import { and, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { eventTypes } from "../db/schema";
 import { validateTemplates } from "../delivery/templates";
 import { validatePayloadFilters } from "../dispatch/payload-filter";
-import { type FieldIssue, validationFailed } from "./errors";
-import { BUILTIN_EVENT_TYPES, isKnownPattern } from "./event-types";
-import { outboundHeaderIssues } from "./outbound-headers";
-import { resolverFromEnv } from "./dns-resolve";
-import { checkUrl, urlPolicy } from "./url-guard";
+import { type FieldIssue, validationFailed } from "../lib/errors";
+import { BUILTIN_EVENT_TYPES, isKnownPattern } from "../lib/event-types";
+import { outboundHeaderIssues } from "../lib/outbound-headers";
+import { resolverFromEnv } from "../lib/dns-resolve";
+import { checkUrl, urlPolicy } from "../lib/url-guard";
 
 /** The parts of a webhook the rules look at. */
 export interface WebhookShape {
