@@ -35,7 +35,7 @@ describe("deliveries an object lost", () => {
     await runInDurableObject(t.stub, async (instance, state) => {
       await state.storage.deleteAlarm();
       await state.storage.deleteAll();
-      (instance as unknown as { queue: { create(): void } }).queue.create();
+      (instance as unknown as { ep: { queue: { create(): void } } }).ep.queue.create();
     });
     expect((await t.stub.stats()).backlog).toBe(0);
     // Not yet overdue: nothing to do.

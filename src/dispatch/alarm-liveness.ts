@@ -8,6 +8,7 @@
  * crash. So "is an alarm already set?" must not trust a time in storage that
  * is overdue, and an object met for the first time since a start re-sets it.
  */
+import { withStorageRetry } from "./storage-retry";
 
 /** An alarm this far past its time is taken as dead: a live one runs within milliseconds of it. */
 export const DEAD_ALARM_AFTER_MS = 2_000;
@@ -23,4 +24,10 @@ export function alarmIsDead(current: number | null, now = Date.now()): boolean {
  */
 export function alarmNeedsSetting(current: number | null, at: number, now = Date.now()): boolean {
   return alarmIsDead(current, now) || current! > at;
+}
+
+/** The alarm `storage` holds if it will run, else null (none set, or dead); a transient read failure is repeated. */
+export async function liveAlarm(storage: DurableObjectStorage, now = Date.now()): Promise<number | null> {
+  const current = await withStorageRetry(() => storage.getAlarm());
+  return alarmIsDead(current, now) ? null : current;
 }

@@ -11,7 +11,8 @@ import { isoSeconds } from "../delivery/envelope";
 import { openSecret } from "../lib/secret-box";
 import { resolverFromEnv } from "../lib/dns-resolve";
 import { deliveryUrlError, urlPolicy } from "../lib/url-guard";
-import { type AttemptResult, sendAttempt } from "./attempt";
+import type { AttemptResult } from "./attempt";
+import { httpTransport, type Transport } from "./transport";
 
 /** The body bytes for an event in the webhook's format (the seed's envelope for `json`). */
 export async function bodyFor(context: Pick<AttemptContext, "event" | "webhook">): Promise<string> {
@@ -45,8 +46,17 @@ export const failedBeforeSending = (error: string): AttemptResult => ({
   requestHeaders: {},
 });
 
-/** Makes one attempt at a delivery. Never throws: a template that cannot render is a failed attempt. */
-export async function deliverOnce(env: Env, key: CryptoKey, context: AttemptContext, attempt: number): Promise<AttemptResult> {
+/**
+ * Makes one attempt at a delivery through `transport` (the signed HTTP POST
+ * unless told otherwise). Never throws: a template that cannot render is a failed attempt.
+ */
+export async function deliverOnce(
+  env: Env,
+  key: CryptoKey,
+  context: AttemptContext,
+  attempt: number,
+  transport: Transport = httpTransport,
+): Promise<AttemptResult> {
   // The SSRF guard again, DNS included: a name may point elsewhere since it was checked.
   const refusal = await deliveryUrlError(context.webhook.url, urlPolicy(env), resolverFromEnv(env));
   if (refusal) return failedBeforeSending(refusal);
@@ -56,7 +66,7 @@ export async function deliverOnce(env: Env, key: CryptoKey, context: AttemptCont
   } catch (err) {
     return failedBeforeSending(`template error: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return sendAttempt({
+  return transport.send({
     url: context.webhook.url,
     secrets: await signingSecrets(key, context.webhook),
     extraHeaders: context.webhook.headers ?? undefined,

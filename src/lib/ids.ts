@@ -89,3 +89,6 @@ export function parseDeliveryId(id: string): { eventId: string; webhookId: strin
   const m = DELIVERY_ID.exec(id);
   return m ? { eventId: `evt_${m[1]}`, webhookId: `wh_${m[2]}` } : null;
 }
+
+/** The event id inside a delivery id ("" for anything that is not one). */
+export const eventOf = (deliveryId: string): string => parseDeliveryId(deliveryId)?.eventId ?? "";

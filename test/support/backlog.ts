@@ -21,7 +21,7 @@ export async function heldBacklog(label: string, n: number, alarm: number | null
   for (let i = 0; i < n; i++) events.push(await insertEvent(account.id, { createdAt: now + i, status: "dispatched" }));
   const stub = env.ENDPOINT.get(env.ENDPOINT.idFromName(hook.id));
   await runInDurableObject(stub, async (object, state) => {
-    (object as unknown as { queue: EndpointQueue }).queue.store(events.map((e) => deliveryId(e, hook.id)), "scheduled");
+    (object as unknown as { ep: { queue: EndpointQueue } }).ep.queue.store(events.map((e) => deliveryId(e, hook.id)), "scheduled");
     if (alarm === null) await state.storage.deleteAlarm();
     else await state.storage.setAlarm(alarm);
   });

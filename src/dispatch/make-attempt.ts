@@ -1,0 +1,104 @@
+/**
+ * One attempt at one delivery, from either lane: decide whether it is still
+ * owed, send it through the webhook's transport, work out what the answer
+ * means (retry when, disable the webhook, exhausted), and record it.
+ */
+import type { AttemptOutcome, EventSnapshot, LatestAttempt, WebhookForDispatch } from "../db/delivery-queries";
+import { latestAttemptsOf, loadEventForDispatch } from "../db/delivery-queries";
+import { eventOf, newId, parseDeliveryId } from "../lib/ids";
+import { latencyCounters } from "../metrics/counters";
+import { deliverOnce } from "./deliver";
+import { disableReason, disableWebhook, trackFailure } from "./endpoint-health";
+import type { Endpoint } from "./endpoint-parts";
+import type { Outcome, Trigger } from "./endpoint-queue";
+import { emitOperationalEvent } from "./operational-events";
+import { honourRetryAfter, retryDelayMs, type RetryConfig } from "./retry-policy";
+
+/** What the caller already read from D1 for this attempt. `buffer`: the record may wait for a batch. */
+export interface Known {
+  event?: EventSnapshot;
+  latest?: LatestAttempt | null;
+  buffer?: boolean;
+}
+
+/** One attempt from a lane: waits for the pacer's slot, then sends with what the caller already read from D1. */
+export async function pacedAttempt(
+  ep: Endpoint,
+  id: string,
+  trigger: Trigger,
+  webhook: WebhookForDispatch | null,
+  events: Map<string, EventSnapshot>,
+  latest: Map<string, LatestAttempt> | null,
+): Promise<Outcome> {
+  await ep.pacer.wait(webhook?.rateLimitPerSecond);
+  return makeAttempt(ep, id, trigger, { event: events.get(eventOf(id)), latest: latest?.get(id) ?? null, buffer: true });
+}
+
+/**
+ * Makes the next attempt at a delivery and records it. Returns when to try
+ * again, `null` when the delivery is finished (or was already, or is gone),
+ * or `"hold"` when the webhook is disabled.
+ */
+export async function makeAttempt(ep: Endpoint, deliveryId: string, trigger: Trigger, known: Known = {}): Promise<Outcome> {
+  const ids = parseDeliveryId(deliveryId);
+  const webhook = ids ? await ep.webhooks.get(ids.webhookId) : null;
+  if (!ids || !webhook) return null; // not a delivery id, or the webhook was deleted
+  const latest = known.latest !== undefined ? known.latest : ((await latestAttemptsOf(ep.db, webhook.id, [deliveryId])).get(deliveryId) ?? null);
+  const finished = latest !== null && latest.status !== "retrying";
+  // A scheduled hand-over of a finished delivery is a duplicate; a manual retry sends it again.
+  if (finished && trigger !== "manual") return null;
+  // A disabled webhook, or one of a disabled account, holds everything until enabled again.
+  if (webhook.status === "disabled" || webhook.accountStatus !== "active") return "hold";
+  const event = known.event ?? (await loadEventForDispatch(ep.db, webhook.accountId, ids.eventId));
+  if (!event) return null; // deleted (retention)
+  const context = { deliveryId, webhook, event, latest };
+  ep.usage.account = webhook.accountId;
+  const attempt = (latest?.attempt ?? 0) + 1;
+  ep.fence.attempted(ids.eventId);
+  ep.sending++;
+  const result = await deliverOnce(ep.env, await ep.key(), context, attempt, ep.transportFor(webhook)).finally(() => ep.sending--);
+  // A manual retry of a finished delivery is one attempt; a pending delivery keeps its schedule.
+  const retries = !result.ok && !finished;
+  // 410 Gone: the endpoint says it is gone for good. Disable it at once; what waits here is held.
+  const gone = result.responseCode === 410;
+  const reason = disableReason(ep.env, result.responseCode, await trackFailure(ep.ctx.storage, result.ok, result.startedAt));
+  if (reason) {
+    await disableWebhook(ep.env, ep.db, ep.ctx.storage, webhook, reason);
+    ep.webhooks.clear();
+  }
+  const scheduled = retries && !gone ? retryDelayMs(webhook.retryConfig as RetryConfig | null, attempt) : null;
+  const delay = scheduled === null ? null : honourRetryAfter(scheduled, result.responseCode, result.responseHeaders?.["retry-after"]);
+  const nextAttemptAt = delay === null ? null : result.startedAt + result.durationMs + delay;
+  ep.usage.addAll({
+    attempts: 1,
+    retries: attempt > 1 ? 1 : 0,
+    deliveries_succeeded: result.ok ? 1 : 0,
+    deliveries_failed: !result.ok && nextAttemptAt === null ? 1 : 0,
+    ...latencyCounters(result.durationMs),
+  });
+  const outcome: AttemptOutcome = {
+    context,
+    attemptId: newId("att"),
+    attempt,
+    trigger,
+    result,
+    status: result.ok ? "succeeded" : nextAttemptAt === null ? "failed" : "retrying",
+    nextAttemptAt,
+  };
+  ep.records.add(outcome);
+  if (retries && !result.ok && nextAttemptAt === null) {
+    await emitOperationalEvent(ep.env, ep.db, webhook.accountId, "delivery.exhausted", {
+      delivery_id: deliveryId,
+      webhook_id: webhook.id,
+      webhook_name: webhook.name,
+      event_id: event.id,
+      event_type: event.type,
+      attempts: attempt,
+      response_code: result.responseCode,
+      last_error: result.error,
+    });
+  }
+  // A delivery that will be retried is recorded at once: its next attempt reads this record.
+  if (!known.buffer || nextAttemptAt !== null || ep.records.due()) await ep.records.flush();
+  return nextAttemptAt;
+}
