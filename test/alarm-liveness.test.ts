@@ -1,4 +1,4 @@
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { alarmNeedsSetting, DEAD_ALARM_AFTER_MS } from "../src/dispatch/alarm-liveness";
@@ -46,7 +46,7 @@ describe("alarm liveness", () => {
     await runInDurableObject(sweeper, async (object, state) => {
       await state.storage.setAlarm(far);
       // As the runtime builds it after a restart: it has not looked at its alarm yet.
-      (object as unknown as { alarmChecked: boolean }).alarmChecked = false;
+      (object as unknown as { recovery: string }).recovery = "unchecked";
     });
     const before = Date.now();
     await sweeper.arm();
@@ -61,6 +61,24 @@ describe("alarm liveness", () => {
     await runInDurableObject(other, (_o, state) => state.storage.setAlarm(far));
     await other.arm();
     expect(await runInDurableObject(other, (_o, state) => state.storage.getAlarm())).toBe(far);
+  });
+
+  it("only a sweep after a start wakes every endpoint object: one its alarm brought on time leaves them be", async () => {
+    const t = await heldBacklog("wake-only-after-start", 2, Date.now() + HOUR);
+    const sweeper = env.SWEEPER.get(env.SWEEPER.idFromName("outbox-on-time"));
+    // A new instance whose alarm came on time (the sweeper is evicted between sweeps): nothing was lost.
+    await runInDurableObject(sweeper, (_o, state) => state.storage.setAlarm(Date.now() + HOUR));
+    expect(await runDurableObjectAlarm(sweeper)).toBe(true); // run now, as if its time had come
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await received(t.ep.name)).toEqual([]);
+    // A new instance armed by an isolate's first request, finding an alarm from before: the recovery sweep.
+    await runInDurableObject(sweeper, (object) => {
+      (object as unknown as { recovery: string }).recovery = "unchecked";
+    });
+    await sweeper.arm();
+    await runDurableObjectAlarm(sweeper); // (it is due now, and may have run already)
+    const got = await waitForReceived(t.ep.name, 2);
+    expect(got.map((g) => g.headers["x-rubric-event-id"])).toEqual(t.events);
   });
 
   it("the first sweep after a start re-enqueues an event pending from before it whatever its back-off", async () => {

@@ -74,10 +74,18 @@ export function armSweeperOnce(env: Env, ctx: { waitUntil(p: Promise<unknown>): 
 export class OutboxSweeper extends DurableObject<Env> {
   /** What sweeping costs, flushed after each sweep. */
   private readonly usage = new UsageMeter();
-  /** Whether this instance has checked the alarm it found in storage (it may be a dead one). */
-  private alarmChecked = false;
-  /** Whether this instance has woken the endpoint objects (once per instance: after every start). */
-  private endpointsWoken = false;
+  /**
+   * Whether this instance owes the recovery sweep of a start: `unchecked` until
+   * its first `arm()` or alarm. A first `arm()` that finds an alarm left by an
+   * earlier instance may be the first call since a crash, whose alarms never
+   * fire (alarm-liveness.ts): the recovery is `owed`, and brought forward to
+   * now. (Storage holds an alarm at every moment of a sweeper's life, a sweep's
+   * own included, so none at all means a state never armed.) An alarm that ran
+   * before any `arm()` ran on time, so nothing was lost: `none` (an idle
+   * sweeper is evicted between sweeps; waking every endpoint object at each
+   * sweep would be cost for nothing).
+   */
+  private recovery: "unchecked" | "owed" | "none" = "unchecked";
   /** When this instance was made: events pending from before it may have lost their queue message. */
   private readonly startedAt = Date.now();
 
@@ -99,22 +107,20 @@ export class OutboxSweeper extends DurableObject<Env> {
    * Sets the alarm if none is set, or if the one set is dead. The first call on
    * a new instance that finds an alarm set by an earlier one moves it to now: a
    * runtime that was killed leaves an alarm that never fires (alarm-liveness.ts),
-   * and the sweep it brings also wakes the endpoint objects.
+   * and the sweep it brings is the recovery sweep, which also wakes the endpoint objects.
    */
   async arm(): Promise<void> {
     this.usage.add("do_requests");
     const now = Date.now();
     const current = await this.ctx.storage.getAlarm();
-    const inherited = !this.alarmChecked && current !== null;
-    this.alarmChecked = true;
-    if (inherited) await this.ctx.storage.setAlarm(now);
+    if (this.recovery === "unchecked") this.recovery = current !== null ? "owed" : "none";
+    if (this.recovery === "owed") await this.ctx.storage.setAlarm(now);
     else if (alarmNeedsSetting(current, now + this.intervalMs(), now)) await this.ctx.storage.setAlarm(now + this.intervalMs());
   }
 
   /** Wakes every active webhook's endpoint object (see wake-endpoints.ts); what it found. */
   async wakeEndpoints(): Promise<{ webhooks: number; holding: number }> {
     this.usage.add("do_requests");
-    this.endpointsWoken = true;
     return wakeEndpoints(this.env, createDb(meterD1(this.env.DB, this.usage)));
   }
 
@@ -201,9 +207,11 @@ export class OutboxSweeper extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    this.alarmChecked = true;
+    const first = this.recovery === "owed";
+    this.recovery = "none";
+    // The next sweep is set first, as a lease: a process killed mid-sweep leaves an alarm for `arm()` to find.
+    await this.ctx.storage.setAlarm(Date.now() + this.intervalMs());
     try {
-      const first = !this.endpointsWoken;
       if (first) {
         const woken = await this.wakeEndpoints();
         if (woken.holding > 0) console.log(`outbox sweeper woke ${woken.holding} endpoint object(s) holding deliveries`);
