@@ -1,7 +1,10 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { copyDocsAssets } from "./scripts/docs-assets.mjs";
 
 const migrations = await readD1Migrations("./migrations");
+// The pool does not run wrangler's [build] command: put Scalar's bundle into the assets directory here.
+copyDocsAssets();
 
 export default defineConfig({
   plugins: [

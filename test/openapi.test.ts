@@ -1,14 +1,16 @@
-// The API description: /openapi.json covers every route the app has, and /docs works offline and safely.
-// Everything is derived from the app itself, so new routes are checked without touching this file.
+// The API description: /openapi.json covers every route the app has, and /docs (Scalar's reference,
+// served from our own static assets) works offline and safely. Everything is derived from the app
+// itself, so new routes are checked without touching this file. Scalar renders in the browser: that
+// every operation shows up, and that "Send request" reaches the service, is test/browser/docs.test.mjs.
 import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import { toOpenAPIPath } from "../src/routes/docs";
-import { DOCS_SCRIPT, docsClient } from "../src/routes/docs-client";
-import { ADMIN, call, waitFor } from "./support/helpers";
+import pkg from "../package.json";
+import { ADMIN, call } from "./support/helpers";
 
 /** Routes the document need not describe: the description itself and the plain, non-API routes. */
-const UNDOCUMENTED_OK = new Set(["GET /health", "GET /openapi.json", "GET /docs", "GET /metrics"]);
+const UNDOCUMENTED_OK = new Set(["GET /health", "GET /openapi.json", "GET /docs", "GET /docs/scalar.js", "GET /metrics"]);
 /** Prefixes served with the operator token rather than an API key. */
 const OPERATOR_PREFIXES = ["/v1/accounts", "/metrics", "/v1/admin"];
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -50,9 +52,6 @@ const exampleOf = (media: any): unknown => {
   return schema?.example !== undefined ? schema.example : Array.isArray(schema?.examples) ? schema.examples[0] : undefined;
 };
 const hasExample = (media: any) => exampleOf(media) !== undefined;
-
-const byteLength = (text: string) => new TextEncoder().encode(text).byteLength;
-const gzippedLength = async (text: string) => (await new Response(new Response(text).body!.pipeThrough(new CompressionStream("gzip"))).arrayBuffer()).byteLength;
 
 type ZodLike = { safeParse(v: unknown): { success: boolean; error?: { issues: Array<{ path: PropertyKey[]; message: string }> } } };
 const issues = (r: ReturnType<ZodLike["safeParse"]>) => (r.error?.issues ?? []).map((i) => `${i.path.map(String).join(".")} ${i.message}`).join("; ");
@@ -187,262 +186,127 @@ describe("GET /openapi.json", () => {
   });
 });
 
+/** An attribute's value as a browser reads it (HTMLRewriter gives the escaped source text). */
+const unescapeHtml = (text: string) =>
+  text.replace(/&(quot|#39|lt|gt|amp);/g, (_, e: string) => ({ quot: '"', "#39": "'", lt: "<", gt: ">", amp: "&" })[e]!);
+
+/** What the page is made of: its scripts, any URL leaving the origin, and Scalar's configuration. */
+async function readPage(html: string) {
+  const found = { external: [] as string[], scripts: [] as Array<{ src: string | null; type: string | null; id: string | null }>, inlineCode: 0, config: "", lang: "" };
+  let inScript = false;
+  await new HTMLRewriter()
+    .on("*", {
+      element(el) {
+        for (const [name = "", value = ""] of el.attributes) {
+          if (["src", "href", "action", "formaction", "srcset", "poster", "data", "xlink:href"].includes(name) && /^\s*(?:[a-z][a-z0-9+.-]*:|\/\/)/i.test(value)) {
+            found.external.push(`<${el.tagName} ${name}="${value}">`);
+          }
+        }
+      },
+    })
+    .on("html", { element: (el) => void (found.lang = el.getAttribute("lang") ?? "") })
+    .on("link, style, [style]", { element: (el) => void found.external.push(`<${el.tagName}> (Scalar brings its own styles)`) })
+    .on("script", {
+      element(el) {
+        found.scripts.push({ src: el.getAttribute("src"), type: el.getAttribute("type"), id: el.getAttribute("id") });
+        if (el.getAttribute("id") === "api-reference") found.config = unescapeHtml(el.getAttribute("data-configuration") ?? "");
+        inScript = !el.hasAttribute("src");
+      },
+      text(t) {
+        if (inScript && t.text.trim()) found.inlineCode++;
+      },
+    })
+    .transform(new Response(html))
+    .text();
+  return found;
+}
+
 describe("GET /docs", () => {
-  it("is a self-contained HTML page with strict security headers, and needs no auth", async () => {
+  it("is a small page that loads Scalar from this origin, with strict security headers, and needs no auth", async () => {
     const res = await call("GET", "/docs");
     expect(res.status).toBe(200);
     expect(res.headers.get("Content-Type")).toMatch(/^text\/html/);
     expect(res.headers.get("X-Content-Type-Options")).toBe("nosniff");
     expect(res.headers.get("Referrer-Policy")).toBe("no-referrer");
     expect(res.headers.get("X-Frame-Options")).toBe("DENY");
-    const csp = res.headers.get("Content-Security-Policy")!;
-    expect(csp).toBeTruthy();
-    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|\*|https?:|data:/);
-    const nonce = csp.match(/script-src 'nonce-([A-Za-z0-9+/=]+)'/)?.[1];
-    expect(nonce).toBeTruthy();
-    expect(csp).toContain(`style-src 'nonce-${nonce}'`);
-    expect(csp).toMatch(/default-src 'none'/);
-    expect(csp).toMatch(/connect-src 'self'/);
-    expect(csp).toMatch(/frame-ancestors 'none'/);
-    // Page weight: the page itself stays the same size whatever the routes; with the description it
-    // loads, what goes over the wire (compressed, as Cloudflare serves it) stays under 100 KB too.
-    expect(byteLength(res.text)).toBeLessThan(100 * 1024);
-    const description = await call("GET", "/openapi.json");
-    expect(await gzippedLength(res.text + description.text)).toBeLessThan(100 * 1024);
+    const csp = Object.fromEntries(
+      res.headers
+        .get("Content-Security-Policy")!
+        .split(";")
+        .map((d) => d.trim().split(/\s+/))
+        .map(([name, ...values]) => [name, values.join(" ")]),
+    );
+    expect(csp["default-src"]).toBe("'none'");
+    // Scripts from this origin only: no nonce, no inline code, no eval, no other host.
+    expect(csp["script-src"]).toBe("'self'");
+    expect(csp["connect-src"]).toBe("'self'");
+    expect(csp["frame-ancestors"]).toBe("'none'");
+    expect(csp["base-uri"]).toBe("'none'");
+    // Scalar adds <style> elements at run time: styles may be inline, but from nowhere else.
+    expect(csp["style-src"]).toBe("'self' 'unsafe-inline'");
+    expect(JSON.stringify(csp)).not.toMatch(/unsafe-eval|\*|https?:|\/\//);
 
-    // A fresh nonce per response.
-    const again = await call("GET", "/docs");
-    expect(again.headers.get("Content-Security-Policy")).not.toContain(nonce);
-
-    const found = { external: [] as string[], scripts: 0, styles: 0, badNonce: [] as string[], labels: new Set<string>(), controls: [] as string[], h1: 0, lang: "" };
-    const rewriter = new HTMLRewriter()
-      .on("*", {
-        element(el) {
-          for (const [name = "", value = ""] of el.attributes) {
-            if (["src", "href", "action", "formaction", "srcset", "poster", "data", "xlink:href"].includes(name) && /^\s*(?:[a-z][a-z0-9+.-]*:|\/\/)/i.test(value)) {
-              found.external.push(`<${el.tagName} ${name}="${value}">`);
-            }
-          }
-        },
-      })
-      .on("html", { element: (el) => void (found.lang = el.getAttribute("lang") ?? "") })
-      .on("h1", { element: () => void found.h1++ })
-      .on("script", {
-        element(el) {
-          found.scripts++;
-          if (el.getAttribute("nonce") !== nonce) found.badNonce.push("script");
-          if (el.hasAttribute("src")) found.external.push("<script src>");
-        },
-      })
-      .on("style", {
-        element(el) {
-          found.styles++;
-          if (el.getAttribute("nonce") !== nonce) found.badNonce.push("style");
-        },
-      })
-      .on("link", { element: (el) => void found.external.push(`<link rel="${el.getAttribute("rel")}">`) })
-      .on("[style]", { element: (el) => void found.badNonce.push(`style attribute on <${el.tagName}>`) })
-      .on("label[for]", { element: (el) => void found.labels.add(el.getAttribute("for")!) })
-      .on("input, textarea, select", {
-        element(el) {
-          if (el.getAttribute("type") !== "hidden") found.controls.push(el.getAttribute("id") ?? `(<${el.tagName}> without id)`);
-        },
-      });
-    await rewriter.transform(new Response(res.text)).text();
-
+    const page = await readPage(res.text);
     expect(res.text).toMatch(/^<!doctype html>/i);
-    expect(found.external, "external URLs").toEqual([]);
-    expect(res.text).not.toMatch(/\/\/cdn|@import|url\(/i);
-    expect(found.scripts).toBeGreaterThan(0);
-    expect(found.styles).toBeGreaterThan(0);
-    expect(found.badNonce).toEqual([]);
-    expect(found.lang).toBe("en");
-    expect(found.h1).toBe(1);
-    expect(found.controls.filter((id) => !found.labels.has(id)), "form controls without a label").toEqual([]);
+    expect(page.lang).toBe("en");
+    expect(page.external, "external URLs").toEqual([]);
+    expect(res.text).not.toMatch(/cdn|jsdelivr|unpkg|scalar\.com/i);
+    // One script to run (the bundle, same origin) and one JSON data block (the configuration), no inline code.
+    expect(page.scripts).toEqual([
+      { src: null, type: "application/json", id: "api-reference" },
+      { src: "/docs/scalar.js", type: null, id: null },
+    ]);
+    expect(page.inlineCode).toBe(0);
+    expect(new TextEncoder().encode(res.text).byteLength).toBeLessThan(4 * 1024);
   });
 
-  it("its script renders every operation, and Try it sends real requests", async () => {
-    const page = (await call("GET", "/docs")).text;
-    const shellIds = new Set<string>();
-    await new HTMLRewriter()
-      .on("[id]", { element: (el) => void shellIds.add(el.getAttribute("id")!) })
-      .transform(new Response(page))
-      .text();
-    expect(page).toContain(DOCS_SCRIPT);
-    expect(DOCS_SCRIPT).not.toMatch(/<\/script|<!--/i);
+  it("points Scalar at /openapi.json, at this service for Send request, and at the API key scheme", async () => {
+    const config = JSON.parse((await readPage((await call("GET", "/docs")).text)).config);
+    // The description it loads is the one this file checks, so every operation above is on the page.
+    const spec = await call("GET", config.url);
+    expect(spec.status).toBe(200);
+    expect(spec.json).toEqual(doc);
+    expect(operations().length).toBeGreaterThan(0);
+    // Requests go straight to the origin that served the page: no proxy, nothing of Scalar's own.
+    expect(config.servers).toEqual([{ url: "http://rubric.test", description: expect.any(String) }]);
+    expect(config).not.toHaveProperty("proxyUrl");
+    expect(config).not.toHaveProperty("proxy");
+    expect(config).toMatchObject({ withDefaultFonts: false, telemetry: false, agent: { disabled: true }, showDeveloperTools: "never", persistAuth: false });
+    expect(config.authentication.preferredSecurityScheme).toBe("bearerAuth");
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
 
-    const { win, body, requests } = fakeBrowser(shellIds);
-    docsClient(win);
-    const status = byId(body, "docs-status")!;
-    await waitFor(async () => status.textContent !== "", 5_000, "the reference to render");
-    expect(status.textContent).toMatch(/^\d+ operations in \d+ groups\.$/);
-    expect(requests[0]).toMatchObject({ url: "http://rubric.test/openapi.json" });
+    // What Send request does with a pasted key: the configured server, the bearer header, a real answer.
+    const account = await call("POST", "/v1/accounts", { headers: ADMIN, body: { name: "docs", mode: "test" } });
+    expect(account.status).toBe(201);
+    const listed = await exports.default.fetch(new Request(`${config.servers[0].url}/v1/webhooks?limit=5`, { headers: { Authorization: `Bearer ${account.json.api_key}` } }));
+    expect(listed.status).toBe(200);
+    expect(await listed.json()).toEqual({ data: [], next_cursor: null });
 
-    const nodes = [...body.walk()];
-    const ids = nodes.map((n) => n.getAttribute("id")).filter(Boolean);
-    expect(ids.length, "ids are unique").toBe(new Set(ids).size);
-    const labelled = new Set(nodes.filter((n) => n.tagName === "label").map((n) => n.getAttribute("for")));
-    // (The shell's own fields are checked in the page test above.)
-    const rendered = [...byId(body, "content")!.walk()];
-    const unlabelled = rendered.filter((n) => (n.tagName === "input" || n.tagName === "textarea") && !labelled.has(n.getAttribute("id")));
-    expect(unlabelled.map((n) => n.getAttribute("id"))).toEqual([]);
-    expect(nodes.filter((n) => n.hasAttribute("style"))).toEqual([]);
-    expect(nodes.filter((n) => /^\s*(?:[a-z][a-z0-9+.-]*:|\/\/)/i.test(n.getAttribute("href") ?? n.getAttribute("src") ?? ""))).toEqual([]);
+    // Another host, another server URL: it follows the request, not a fixed setting.
+    const other = await exports.default.fetch(new Request("https://hooks.example.test/docs"));
+    expect(JSON.parse((await readPage(await other.text())).config).servers[0].url).toBe("https://hooks.example.test");
+  });
 
-    const forms = new Map(nodes.filter((n) => n.tagName === "form").map((f) => [`${f.getAttribute("data-method")} ${f.getAttribute("data-path")}`, f]));
-    for (const { path, method, op } of operations()) {
-      const key = `${method.toUpperCase()} ${path}`;
-      expect(forms.has(key), `Try it form for ${key}`).toBe(true);
-      const article = byId(body, `op-${op.operationId.replace(/[^A-Za-z0-9_-]+/g, "-")}`);
-      expect(article?.tagName, key).toBe("article");
-      expect([...article!.walk()].some((n) => n.tagName === "h3" && n.textContent.includes(path))).toBe(true);
-      // Bodies come pre-filled with their example.
-      const textarea = [...forms.get(key)!.walk()].find((n) => n.tagName === "textarea");
-      const json = resolve(op.requestBody)?.content?.["application/json"];
-      if (json) expect(JSON.parse(textarea!.value), key).toBeTruthy();
-    }
-    expect(forms.get("POST /v1/accounts")!.getAttribute("data-auth")).toBe("operator");
-    expect(forms.get("GET /v1/webhooks")!.getAttribute("data-auth")).toBe("api");
+  it("serves Scalar's pinned standalone bundle from the static assets, as JavaScript, revalidated by ETag", async () => {
+    const res = await exports.default.fetch(new Request("http://rubric.test/docs/scalar.js"));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Type")).toMatch(/^text\/javascript/);
+    expect(res.headers.get("X-Content-Type-Options")).toBe("nosniff");
+    expect(res.headers.get("Cache-Control")).toBe("no-cache");
+    const etag = res.headers.get("ETag");
+    expect(etag).toBeTruthy();
+    const text = await res.text();
+    expect(new TextEncoder().encode(text).byteLength).toBeGreaterThan(1024 * 1024);
+    // The version package.json pins (the bundle logs it when it starts).
+    const version = pkg.devDependencies["@scalar/api-reference"];
+    expect(version).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(text).toContain(`@scalar/api-reference@${version}`);
+    expect(text).toContain("createApiReference");
 
-    // Try it: create an account with the operator token, then use its key.
-    byId(body, "key-operator")!.value = ADMIN.Authorization.replace(/^Bearer /, "");
-    const created = await submit(forms.get("POST /v1/accounts")!);
-    expect(created.status).toMatch(/^HTTP 201/);
-    const apiKey = JSON.parse(created.out).api_key as string;
-    expect(apiKey).toMatch(/^rk_test_/);
-    expect(requests.at(-1)).toMatchObject({ method: "POST", url: "http://rubric.test/v1/accounts" });
-    expect(requests.at(-1)!.headers.authorization).toBe(ADMIN.Authorization);
-
-    const listForm = forms.get("GET /v1/webhooks")!;
-    const none = await submit(listForm);
-    expect(none.status).toMatch(/^HTTP 401.*no key was entered/);
-    byId(body, "key-api")!.value = apiKey;
-    input(listForm, "limit").value = "5";
-    const listed = await submit(listForm);
-    expect(listed.status).toMatch(/^HTTP 200/);
-    expect(JSON.parse(listed.out)).toEqual({ data: [], next_cursor: null });
-    expect(requests.at(-1)).toMatchObject({ url: "http://rubric.test/v1/webhooks?limit=5" });
-
-    const getForm = forms.get("GET /v1/webhooks/{id}")!;
-    const requestsBefore = requests.length;
-    expect((await submit(getForm)).status).toBe("id is required.");
-    expect(requests.length).toBe(requestsBefore);
-    input(getForm, "id").value = "wh_01HV6Z8K2M3N4P5Q6R7S8T9V0W";
-    expect((await submit(getForm)).status).toMatch(/^HTTP 404/);
-    expect(requests.at(-1)).toMatchObject({ url: "http://rubric.test/v1/webhooks/wh_01HV6Z8K2M3N4P5Q6R7S8T9V0W" });
-
-    // The key is kept only when asked, and only in sessionStorage.
-    expect(win.sessionStorage.length).toBe(0);
-    const remember = byId(body, "key-remember")!;
-    remember.checked = true;
-    remember.fire("change");
-    expect(win.sessionStorage.getItem("rubric-docs-api")).toBe(apiKey);
-    byId(body, "key-forget")!.fire("click");
-    expect(win.sessionStorage.length).toBe(0);
-    expect(byId(body, "key-api")!.value).toBe("");
+    const again = await exports.default.fetch(new Request("http://rubric.test/docs/scalar.js", { headers: { "If-None-Match": etag! } }));
+    expect(again.status).toBe(304);
+    await again.arrayBuffer();
+    // No auth needed, and it is not mistaken for an API route.
+    expect((await call("GET", "/docs/other.js")).status).toBe(404);
   });
 });
-
-// ---- A fake browser, just enough DOM for docsClient ---------------------------------------------
-
-class FakeElement {
-  children: FakeElement[] = [];
-  attrs = new Map<string, string>();
-  listeners = new Map<string, Array<(e: unknown) => unknown>>();
-  value = "";
-  checked = false;
-  disabled = false;
-  constructor(
-    readonly tagName: string,
-    private text = "",
-  ) {}
-  appendChild(child: FakeElement) {
-    this.children.push(child);
-    return child;
-  }
-  setAttribute(name: string, value: string) {
-    this.attrs.set(name, String(value));
-  }
-  getAttribute(name: string) {
-    return this.attrs.get(name) ?? null;
-  }
-  hasAttribute(name: string) {
-    return this.attrs.has(name);
-  }
-  removeAttribute(name: string) {
-    this.attrs.delete(name);
-  }
-  get hidden() {
-    return this.attrs.has("hidden");
-  }
-  set hidden(v: boolean) {
-    if (v) this.attrs.set("hidden", "");
-    else this.attrs.delete("hidden");
-  }
-  get textContent(): string {
-    return this.tagName === "#text" ? this.text : this.children.map((c) => c.textContent).join("");
-  }
-  set textContent(v: string) {
-    this.children = [new FakeElement("#text", String(v))];
-  }
-  addEventListener(type: string, fn: (e: unknown) => unknown) {
-    this.listeners.set(type, [...(this.listeners.get(type) ?? []), fn]);
-  }
-  fire(type: string) {
-    return Promise.all((this.listeners.get(type) ?? []).map((fn) => fn({ type, preventDefault() {} })));
-  }
-  focus() {}
-  scrollIntoView() {}
-  *walk(): Generator<FakeElement> {
-    yield this;
-    for (const c of this.children) yield* c.walk();
-  }
-}
-
-const byId = (root: FakeElement, id: string) => [...root.walk()].find((n) => n.getAttribute("id") === id);
-const input = (form: FakeElement, name: string) => [...form.walk()].find((n) => n.tagName === "input" && n.getAttribute("id")?.endsWith(`-${name}`))!;
-
-/** Submits a Try it form and waits for its answer; returns the status line and the response shown. */
-async function submit(form: FakeElement) {
-  await form.fire("submit");
-  const nodes = [...form.walk()];
-  const status = nodes.find((n) => n.getAttribute("role") === "status")!.textContent;
-  const out = nodes.find((n) => n.tagName === "pre")!;
-  return { status, out: out.hidden ? "" : out.textContent };
-}
-
-/** A window whose shell holds the page's elements (by id) and whose fetch calls the Worker. */
-function fakeBrowser(shellIds: Set<string>) {
-  const body = new FakeElement("body");
-  for (const id of ["key-api", "key-operator", "key-remember", "key-forget", "docs-status", "toc-list", "content"]) {
-    expect(shellIds.has(id), `the page has #${id}`).toBe(true);
-    const el = body.appendChild(new FakeElement(id.startsWith("key-") ? "input" : "div"));
-    el.setAttribute("id", id);
-  }
-  const store = new Map<string, string>();
-  const requests: Array<{ method: string; url: string; headers: Record<string, string> }> = [];
-  const win = {
-    document: {
-      createElement: (tag: string) => new FakeElement(tag.toLowerCase()),
-      createTextNode: (text: string) => new FakeElement("#text", text),
-      getElementById: (id: string) => byId(body, id) ?? null,
-    },
-    location: { hash: "" },
-    performance: { now: () => Date.now() },
-    sessionStorage: {
-      get length() {
-        return store.size;
-      },
-      getItem: (k: string) => store.get(k) ?? null,
-      setItem: (k: string, v: string) => void store.set(k, String(v)),
-      removeItem: (k: string) => void store.delete(k),
-    },
-    async fetch(url: string, init: { method?: string; headers?: Record<string, string>; body?: string; credentials?: string } = {}) {
-      expect(init.credentials).toBe("omit");
-      const req = new Request(new URL(url, "http://rubric.test/docs"), { method: init.method ?? "GET", headers: init.headers, body: init.body });
-      requests.push({ method: req.method, url: req.url, headers: Object.fromEntries(req.headers) });
-      return exports.default.fetch(req);
-    },
-  };
-  return { win, body, requests };
-}
