@@ -93,8 +93,11 @@ export function removeLock(file, launcher) {
 // ---------------------------------------------------------------------------
 // Finding a previous runtime
 
-/** `wrangler dev` as the npm shim (`.bin/wrangler dev`) or as the real CLI (`wrangler-dist/cli.js dev`). */
-const WRANGLER_DEV = /wrangler(?:-dist\/cli\.js)?\s+dev(?:\s|$)/;
+/**
+ * `wrangler dev` as the npm shim (`.bin/wrangler dev`), as the real CLI
+ * (`wrangler-dist/cli.js dev`), or as the launcher runs it (`scripts/wrangler-dev.mjs`).
+ */
+const WRANGLER_DEV = /wrangler(?:-dist\/cli\.js)?\s+dev(?:\s|$)|wrangler-dev\.mjs(?:\s|$)/;
 
 /** Working directory of a process, where the OS tells (Linux); null elsewhere. */
 function cwdOf(/** @type {number} */ pid) {

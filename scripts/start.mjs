@@ -2,14 +2,16 @@
 // `npm start`: runs Rubric Webhooks locally under `wrangler dev` and prints a
 // base URL and an API key to use it with. Plain Node, node: builtins only.
 //
-//   node scripts/start.mjs [--persist-to DIR] [--port N] [-- <more wrangler dev arguments>]
+//   node scripts/start.mjs [--persist-to DIR] [--port N] [-- --var NAME:VALUE … --inspector-port N --log-level L]
 //
 // 1. writes .dev.vars (random ADMIN_TOKEN and ENCRYPTION_KEY) unless it exists;
 // 2. takes <state dir>/runtime.pid, first stopping a previous runtime still running on the
 //    same state (one whose launcher was killed, or another `npm start`), and starts a watchdog
 //    (scripts/start-watchdog.mjs) that stops wrangler and workerd if this launcher dies;
 // 3. applies the local D1 migrations;
-// 4. starts `wrangler dev` on 127.0.0.1:$PORT (default 8787) and waits for /health;
+// 4. starts `wrangler dev` (through scripts/wrangler-dev.mjs: wrangler's own dev server with
+//    its inspector off unless --inspector-port is given) on 127.0.0.1:$PORT (default 8787)
+//    and waits for /health;
 // 5. makes (or reuses) a development account and API key, kept in <state dir>/dev-account.json;
 // 6. prints RUBRIC_BASE_URL=… and RUBRIC_API_KEY=…, then passes wrangler's output through
 //    until Ctrl-C / SIGTERM / SIGHUP, which stop wrangler and its workerd children.
@@ -29,6 +31,7 @@ const DEV_VARS = path.join(ROOT, ".dev.vars");
 const WRANGLER = path.join(ROOT, "node_modules", ".bin", process.platform === "win32" ? "wrangler.cmd" : "wrangler");
 const HOST = "127.0.0.1";
 const WATCHDOG = path.join(ROOT, "scripts", "start-watchdog.mjs");
+const WRANGLER_DEV = path.join(ROOT, "scripts", "wrangler-dev.mjs");
 const HEALTH_TIMEOUT_MS = 60_000;
 /** How long a stopping wrangler gets before its process group is killed outright (all gone within 5 s). */
 const STOP_GRACE_MS = 3_000;
@@ -71,7 +74,7 @@ function parseArgs(argv) {
 const opts = parseArgs(process.argv.slice(2));
 if (opts.help) {
   console.log(
-    "Usage: node scripts/start.mjs [--persist-to DIR] [--port N] [-- <wrangler dev arguments>]\n" +
+    "Usage: node scripts/start.mjs [--persist-to DIR] [--port N] [-- --var NAME:VALUE … --inspector-port N --log-level L]\n" +
       "Env: PORT (default 8787), LOG_LEVEL (wrangler --log-level).",
   );
   process.exit(0);
@@ -224,10 +227,11 @@ function killGroup(signal) {
 }
 
 function startWrangler() {
-  const args = ["dev", "--ip", HOST, "--port", String(port), ...persistArgs];
+  // wrangler-dev.mjs is `wrangler dev` without the inspector proxy (see there why).
+  const args = [WRANGLER_DEV, "--ip", HOST, "--port", String(port), ...persistArgs];
   if (process.env.LOG_LEVEL) args.push("--log-level", process.env.LOG_LEVEL);
   args.push(...opts.forward);
-  wrangler = spawn(WRANGLER, args, { cwd: ROOT, env: childEnv, detached: true, stdio: ["ignore", "inherit", "inherit"] });
+  wrangler = spawn(process.execPath, args, { cwd: ROOT, env: childEnv, detached: true, stdio: ["ignore", "inherit", "inherit"] });
   tellWatchdog(wrangler);
   updateLock(lockFile, lockData());
   wranglerExit = new Promise((resolve) => {

@@ -39,7 +39,8 @@ const aliveOf = (/** @type {Proc[]} */ procs) => stillAlive(processTable(), proc
 const describe = (/** @type {Proc[]} */ procs) => procs.map((p) => `${p.pid} ${p.args.slice(0, 100)}`).join("\n");
 const role = (/** @type {Proc[]} */ procs, /** @type {RegExp} */ re) => procs.filter((p) => re.test(p.args));
 const WORKERD = /workerd serve/;
-const WRANGLER_CLI = /wrangler-dist\/cli\.js dev/;
+/** wrangler's dev server: as the launcher runs it (scripts/wrangler-dev.mjs), or the real CLI (not its npm shim). */
+const WRANGLER_CLI = /wrangler-dist\/cli\.js dev|scripts\/wrangler-dev\.mjs/;
 const WATCHDOG = /start-watchdog\.mjs/;
 
 /** Every `wrangler dev` (the real CLI, not its npm shim) running on our state directory. */

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { AuthenticationError, NotFoundError, Rubric, ValidationError } from "../dist/index.js";
 import { SEED_DATA, SEED_METADATA, SEED_SLACK_BODY, SEED_SLACK_TEMPLATES } from "../../../test/support/seed.mjs";
-import { freePort, removeDir, sleep, startService, waitFor } from "../../../test/e2e/support/service.mjs";
+import { removeDir, sleep, startService, waitFor } from "../../../test/e2e/support/service.mjs";
 import { startVerifyingReceiver } from "./support/verifying-receiver.mjs";
 
 const ARGS = ["--var", "SWEEP_AFTER_SECONDS:2", "--var", "SWEEP_INTERVAL_SECONDS:1"];
@@ -26,7 +26,7 @@ let client;
 before(async () => {
   receiver = await startVerifyingReceiver();
   // Its own inspector port: wrangler's default (9229) collides with any other wrangler dev on the machine.
-  service = await startService({ args: [...ARGS, "--inspector-port", String(await freePort())] });
+  service = await startService({ args: ARGS });
   client = new Rubric({ apiKey: service.apiKey, baseUrl: service.baseUrl });
 });
 

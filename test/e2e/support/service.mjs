@@ -143,9 +143,8 @@ export async function startService({ stateDir, port, args = [], timeout = 90_000
   port ??= await freePort();
   stateDir ??= tempStateDir();
   const tmpBefore = wranglerTmpEntries();
-  // Its own inspector port too: wrangler's default (9229) collides when two services run at once.
-  const inspector = args.includes("--inspector-port") ? [] : ["--inspector-port", String(await freePort())];
-  const child = spawn(process.execPath, [START, "--persist-to", stateDir, "--", "--port", String(port), ...inspector, ...args], {
+  // No inspector unless `args` asks for one (--inspector-port): see scripts/wrangler-dev.mjs.
+  const child = spawn(process.execPath, [START, "--persist-to", stateDir, "--", "--port", String(port), ...args], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port) },
     detached: true,
