@@ -47,7 +47,7 @@ describe("the transport seam", () => {
     await stub.enqueue(events.map((e) => deliveryId(e, hook.id)));
     const rows = async () =>
       (
-        await env.DB.prepare("SELECT delivery_id, attempt, status, response_code, response_body FROM delivery_attempts WHERE webhook_id = ? ORDER BY started_at, attempt")
+        await env.DB.prepare("SELECT delivery_id, attempt, status, response_code, response_body FROM delivery_attempts WHERE webhook_id = ? ORDER BY delivery_id, attempt")
           .bind(hook.id)
           .all<{ delivery_id: string; attempt: number; status: string; response_code: number; response_body: string }>()
       ).results;
