@@ -9,7 +9,7 @@
  * mounted, so its paths carry the mount prefixes (`/v1/webhooks/{id}`).
  */
 import { ApiError } from "../lib/errors";
-import { createRouter } from "../lib/router";
+import { createRouter } from "./router";
 import { buildOpenAPIDocument, type DocumentedApp, type OpenAPIDoc } from "./docs-document";
 import { renderDocsPage, SCALAR_PATH, SPEC_PATH } from "./docs-page";
 
