@@ -4,6 +4,13 @@
  * is the latest attempt's `status`.
  */
 import { and, asc, eq, gt, gte, inArray, lt, sql } from "drizzle-orm";
+import {
+  type AttemptFacts,
+  compactRequestHeaders,
+  expandRequestHeaders,
+  storedResponseBody,
+  storedResponseHeaders,
+} from "../lib/attempt-storage";
 import { idFloor, parseDeliveryId } from "../lib/ids";
 import type { Db } from "./client";
 import { accounts, deliveryAttempts, events, webhooks } from "./schema";
@@ -120,12 +127,14 @@ export type AttemptContext = NonNullable<Awaited<ReturnType<typeof loadAttemptCo
 export interface AttemptResult {
   ok: boolean;
   responseCode: number | null;
+  /** As received; the row keeps fewer (lib/attempt-storage.ts `storedResponseHeaders`). */
   responseHeaders: Record<string, string> | null;
+  /** Up to 4 KiB; the row keeps 256 bytes of a success. */
   responseBody: string | null;
   error: string | null;
   startedAt: number;
   durationMs: number;
-  /** The headers that were sent (for the attempt record; no secret is in them). */
+  /** The headers that were sent (for the attempt record; no secret is in them). Stored compact: see lib/attempt-storage.ts. */
   requestHeaders: Record<string, string>;
 }
 
@@ -139,6 +148,18 @@ export interface AttemptOutcome {
   status: "succeeded" | "retrying" | "failed" | "cancelled";
   nextAttemptAt: number | null;
 }
+
+/** What an attempt row holds from which its request headers are rebuilt (lib/attempt-storage.ts). */
+export const attemptFacts = (a: Pick<AttemptRow, "eventId" | "eventType" | "deliveryId" | "attempt" | "startedAt">): AttemptFacts => ({
+  eventId: a.eventId,
+  eventType: a.eventType,
+  deliveryId: a.deliveryId,
+  attempt: a.attempt,
+  timestamp: Math.floor(a.startedAt / 1000),
+});
+
+/** The headers an attempt sent, as it sent them, from its row. */
+export const sentRequestHeaders = (a: AttemptRow) => expandRequestHeaders(a.requestHeaders, attemptFacts(a));
 
 /** Records one attempt: a single row, which is also the delivery's new state. */
 export async function recordAttempt(db: Db, o: AttemptOutcome): Promise<void> {
@@ -154,6 +175,8 @@ export async function recordAttempts(db: Db, outcomes: AttemptOutcome[]): Promis
 
 function attemptInsert(db: Db, o: AttemptOutcome) {
   const r = o.result;
+  const { event, deliveryId } = o.context;
+  const facts = attemptFacts({ eventId: event.id, eventType: event.type, deliveryId, attempt: o.attempt, startedAt: r.startedAt });
   return db
     .insert(deliveryAttempts)
     .values({
@@ -168,10 +191,10 @@ function attemptInsert(db: Db, o: AttemptOutcome) {
       trigger: o.trigger,
       startedAt: r.startedAt,
       durationMs: r.durationMs,
-      requestHeaders: r.requestHeaders,
+      requestHeaders: compactRequestHeaders(r.requestHeaders, facts),
       responseCode: r.responseCode,
-      responseHeaders: r.responseHeaders,
-      responseBody: r.responseBody,
+      responseHeaders: storedResponseHeaders(r.responseHeaders, r.ok),
+      responseBody: storedResponseBody(r.responseBody, r.ok),
       error: r.error,
       nextAttemptAt: o.nextAttemptAt,
     })

@@ -4,6 +4,7 @@
  * columns hold text. Indexes are few on purpose: every index entry is a
  * billable row written on each insert.
  */
+import type { StoredRequestHeaders } from "../lib/attempt-storage";
 import { COUNTER_NAMES, type CounterName } from "../lib/counter-names";
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
@@ -137,9 +138,12 @@ export const deliveryAttempts = sqliteTable(
     trigger: text("trigger", { enum: ["scheduled", "manual", "test"] }).notNull(),
     startedAt: integer("started_at").notNull(),
     durationMs: integer("duration_ms").notNull(),
-    requestHeaders: text("request_headers", { mode: "json" }).$type<Record<string, string>>(),
+    /** What was sent: compact (the signatures and extra headers; the rest is rebuilt on read) or in full. See lib/attempt-storage.ts. */
+    requestHeaders: text("request_headers", { mode: "json" }).$type<StoredRequestHeaders>(),
     responseCode: integer("response_code"),
+    /** The response's headers, less framing and browser-only ones, within a byte budget (lib/attempt-storage.ts). */
     responseHeaders: text("response_headers", { mode: "json" }).$type<Record<string, string>>(),
+    /** An excerpt: 256 bytes of a 2xx, 4 KiB otherwise. */
     responseBody: text("response_body"),
     error: text("error"),
     nextAttemptAt: integer("next_attempt_at"),

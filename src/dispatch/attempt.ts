@@ -4,11 +4,15 @@
  */
 import type { AttemptResult } from "../db/delivery-queries";
 import { rubricSignature, standardSignature } from "../delivery/sign";
+import { attemptRequestHeaders, truncateUtf8 } from "../lib/attempt-storage";
 
-export const USER_AGENT = "Rubric-Webhooks/0.1.0";
+export { USER_AGENT } from "../lib/attempt-storage";
 /** At most this much of a response is read; the rest is cancelled unread. */
 export const MAX_RESPONSE_READ = 64 * 1024;
-/** At most this much of a response is stored with the attempt. */
+/**
+ * At most this much of a response body is kept in the result (the test send answers with it);
+ * the attempt row keeps less of a 2xx (lib/attempt-storage.ts).
+ */
 export const MAX_RESPONSE_STORED = 4 * 1024;
 
 /** What one attempt sends. */
@@ -32,28 +36,15 @@ export type { AttemptResult } from "../db/delivery-queries";
 
 /** The headers of DESIGN §2 for one attempt at `timestamp` (Unix seconds). */
 export async function deliveryHeaders(req: AttemptRequest, timestamp: number): Promise<Record<string, string>> {
-  const headers: Record<string, string> = {
-    ...req.extraHeaders,
-    "Content-Type": "application/json",
-    "User-Agent": USER_AGENT,
-    "X-Rubric-Timestamp": String(timestamp),
-    "X-Rubric-Signature": await rubricSignature(req.secrets[0]!, timestamp, req.body),
-    "X-Rubric-Event-Id": req.eventId,
-    "X-Rubric-Event-Type": req.eventType,
-    "X-Rubric-Delivery-Id": req.deliveryId,
-    "X-Rubric-Attempt": String(req.attempt),
-  };
-  // The Standard Webhooks message id is the event id, as Svix does: stable across retries.
-  // During a rotation every valid secret signs, space-separated, newest first.
+  // During a rotation every valid secret signs `webhook-signature`, space-separated, newest first.
   const standard = (await Promise.all(req.secrets.map((s) => standardSignature(s, req.eventId, timestamp, req.body)))).filter(
     (sig): sig is string => sig !== null,
   );
-  if (standard.length) {
-    headers["webhook-id"] = req.eventId;
-    headers["webhook-timestamp"] = String(timestamp);
-    headers["webhook-signature"] = standard.join(" ");
-  }
-  return headers;
+  return attemptRequestHeaders(
+    req.extraHeaders,
+    { eventId: req.eventId, eventType: req.eventType, deliveryId: req.deliveryId, attempt: req.attempt, timestamp },
+    { rubric: await rubricSignature(req.secrets[0]!, timestamp, req.body), standard: standard.length ? standard.join(" ") : null },
+  );
 }
 
 /** What was read of a response body, and why reading stopped early if it failed. */
@@ -62,13 +53,6 @@ interface BodyRead {
   /** Whether the body could not be read to its end or the cap (timeout, dropped connection); `error` says why. */
   failed: boolean;
   error: unknown;
-}
-
-/** The longest prefix of `text` whose UTF-8 form fits in `maxBytes`, never splitting a character. */
-function truncateUtf8(text: string, maxBytes: number): string {
-  const buffer = new Uint8Array(maxBytes);
-  const { read } = new TextEncoder().encodeInto(text, buffer);
-  return read >= text.length ? text : text.slice(0, read);
 }
 
 /**

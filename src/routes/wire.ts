@@ -1,7 +1,7 @@
 /** Row → wire conversions: snake_case fields and ISO timestamps, as in the seed. */
 import type { InferSelectModel } from "drizzle-orm";
 import { isoSeconds } from "../delivery/envelope";
-import type { AttemptRow } from "../db/delivery-queries";
+import { type AttemptRow, sentRequestHeaders } from "../db/delivery-queries";
 import type { events, webhooks } from "../db/schema";
 import { idTime } from "../lib/ids";
 
@@ -75,7 +75,8 @@ export function attemptToWire(a: AttemptRow) {
     trigger: a.trigger,
     started_at: iso(a.startedAt),
     duration_ms: a.durationMs,
-    request_headers: a.requestHeaders ?? null,
+    // Stored compact; rebuilt exactly as sent (lib/attempt-storage.ts).
+    request_headers: sentRequestHeaders(a),
     response_code: a.responseCode,
     response_headers: a.responseHeaders ?? null,
     response_body: a.responseBody,
