@@ -1,13 +1,15 @@
 /**
  * The D1 schema: the only place tables are described. drizzle-kit generates
  * `migrations/` from this file. Timestamps are integer milliseconds; JSON
- * columns hold text. Indexes are few on purpose: every index entry is a
+ * columns hold text (an event's long `data` and `metadata` are deflated:
+ * db/packed-text.ts). Indexes are few on purpose: every index entry is a
  * billable row written on each insert.
  */
 import type { StoredRequestHeaders } from "../lib/attempt-storage";
 import { COUNTER_NAMES, type CounterName } from "../lib/counter-names";
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { packedText } from "./packed-text";
 
 export const accounts = sqliteTable("accounts", {
   id: text("id").primaryKey(),
@@ -81,10 +83,10 @@ export const events = sqliteTable(
     id: text("id").notNull(),
     type: text("type").notNull(),
     createdAt: integer("created_at").notNull(),
-    /** The producer's `data`, as JSON text. */
-    data: text("data").notNull(),
-    /** The producer's `metadata`, as JSON text. */
-    metadata: text("metadata").notNull(),
+    /** The producer's `data`, as JSON text (stored deflated when long: db/packed-text.ts). */
+    data: packedText("data").notNull(),
+    /** The producer's `metadata`, as JSON text (stored deflated when long). */
+    metadata: packedText("metadata").notNull(),
     projectId: text("project_id"),
     severity: text("severity"),
     /** `pending` until fanned out to every matching webhook (the outbox flag). */

@@ -10,6 +10,7 @@
  * already used) goes the ordinary way.
  */
 import type { Context } from "hono";
+import { packText } from "../db/packed-text";
 import type { EventRow } from "../db/schema";
 import { eventAttributes } from "../dispatch/match";
 import type { EventInput } from "../lib/event-input";
@@ -66,7 +67,10 @@ export async function acceptInOneTrip(c: Context<AppEnv>, items: EventInput[]): 
     .bind(c.var.keyHash);
   const [found, ...inserted] = await d1.batch([
     lookup,
-    ...rows.map((r) => insert.bind(r.id, r.type, r.createdAt, r.data, r.metadata, r.projectId, r.severity, r.idempotencyKey, c.var.keyHash)),
+    // data and metadata as the schema stores them (long values deflated: db/packed-text.ts).
+    ...rows.map((r) =>
+      insert.bind(r.id, r.type, r.createdAt, packText(r.data), packText(r.metadata), r.projectId, r.severity, r.idempotencyKey, c.var.keyHash),
+    ),
   ]);
   const key = found!.results[0] as (Omit<KeyRow, "scopes"> & { scopes: string }) | undefined;
   const principal = judgeKey(c, key && { ...key, scopes: JSON.parse(key.scopes) as string[] });
