@@ -17,8 +17,8 @@ import { devVar, ROOT } from "../test/e2e/support/service.mjs";
 import { now } from "./load.mjs";
 import { startReceiver } from "./receiver.mjs";
 import { textTable, writeOutputs } from "./report.mjs";
-import { batchIngest, createAccount, createWebhooks, doFetchCeiling, drain, endToEnd, healthCeiling, ingestLatency, settledScrape } from "./scenarios.mjs";
-import { opsBetween } from "./cost.mjs";
+import { batchIngest, createAccount, createWebhooks, doFetchCeiling, drain, endToEnd, healthCeiling, ingestClosedLoop, ingestLatency, settledScrape } from "./scenarios.mjs";
+import { costBetween, opsBetween } from "./cost.mjs";
 import { createService } from "./service.mjs";
 import { cpuAccount, cpuBusy } from "./cpu.mjs";
 
@@ -68,7 +68,23 @@ const CONFIG = {
   // scenario waits that long before its final scrape. 10 s is the production setting; quick runs
   // use 1 s to fit their budget, at the price of ten times as many (billed) flush writes.
   usageFlushSeconds: quick ? 1 : 10,
+  // During this fan-out's burst, ingest is measured from another account: paced, then closed-loop.
+  burstFanOut: 10,
+  burstIngestClients: 8,
 };
+
+/**
+ * Ingest from another account while a burst is delivered: `ingestRate`/s paced for the first
+ * half of the burst (after a second for it to build up), then a closed loop of
+ * `burstIngestClients` for the rest.
+ */
+async function ingestDuringBurst(ctx, apiKey, burstMs) {
+  const half = Math.max(1_000, (burstMs - 1_000) / 2);
+  await new Promise((r) => setTimeout(r, 1_000));
+  const paced = await ingestLatency(ctx, apiKey, { rate: CONFIG.ingestRate, durationMs: half });
+  const closed = await ingestClosedLoop(ctx, apiKey, { concurrency: CONFIG.burstIngestClients, durationMs: half });
+  return { fan_out: CONFIG.burstFanOut, paced, closed };
+}
 
 const started = now();
 const remainingMs = () => CONFIG.budgetMs - (now() - started);
@@ -245,7 +261,23 @@ async function main() {
     const drainMs = Math.max(1_000, Math.min(CONFIG.drainMs, fair - durationMs));
     if (durationMs < s.durationMs) log(`e2e ${s.label}: shortened to ${durationMs / 1000} s to stay within the time budget`);
     log(`e2e ${s.label}: fan-out ${s.fanOut}, ${s.open ? `${s.open.rate} events/s` : `${s.closed?.senders} senders, window ${s.closed?.window} deliveries`}, ${durationMs / 1000} s`);
+    // Ingest isolated from delivery: while the fan-out 10 burst is delivered, another account's
+    // producer sends (first paced, then a closed loop); its latency should not notice the burst.
+    const during = s.fanOut === CONFIG.burstFanOut ? ingestDuringBurst(ctx, ingestKey, durationMs) : null;
     const r = await endToEnd(ctx, { ...s, durationMs, drainMs, flushMs, before: metrics });
+    if (during) {
+      results.ingest.during_burst = await during;
+      const { paced, closed } = results.ingest.during_burst;
+      // The other account's events are not this scenario's deliveries: their operations (measured
+      // above, per event with nothing to deliver) come off the scenario's cost.
+      const extra = paced.accepted + closed.accepted;
+      if (r.metrics && results.ingest.ops_per_event) {
+        const before = { ...r.metrics.before, ops: { ...r.metrics.before.ops } };
+        for (const [op, n] of Object.entries(results.ingest.ops_per_event)) before.ops[op] = (before.ops[op] ?? 0) + n * extra;
+        r.cost = { ...costBetween(before, r.metrics.after), receiver_deliveries: r.cost?.receiver_deliveries, less_ingest_events: extra };
+      }
+      log(`ingest during the fan-out ${s.fanOut} burst: paced p50 ${paced.latency_ms.p50} ms, p99 ${paced.latency_ms.p99} ms; ${closed.concurrency} clients p99 ${closed.latency_ms.p99} ms`);
+    }
     results.e2e.push(r);
     // Nothing accepted is no measurement (typically src/ changed mid-run and the keys stopped working).
     if (!r.events_accepted) throw new Error(`e2e ${s.label}: no event was accepted (statuses ${JSON.stringify(r.statuses)})`);

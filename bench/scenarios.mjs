@@ -205,6 +205,26 @@ export async function ingestLatency(ctx, apiKey, { rate, durationMs }) {
 }
 
 /**
+ * Closed-loop ingest: `concurrency` clients POST /v1/events back to back for
+ * `durationMs` (what a producer with a fixed pool of connections sees).
+ */
+export async function ingestClosedLoop(ctx, apiKey, { concurrency, durationMs }) {
+  const agent = keepAliveAgent(concurrency);
+  const headers = { authorization: `Bearer ${apiKey}` };
+  let i = 0;
+  const run = await closedLoop({
+    concurrency,
+    durationMs,
+    send: () => request(`${ctx.baseUrl}/v1/events`, { method: "POST", headers, body: eventBody(i++), agent, timeoutMs: ctx.requestTimeoutMs }),
+  });
+  agent.destroy();
+  const ok = run.results.filter((r) => r.status === 202);
+  const statuses = {};
+  for (const r of run.results) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+  return { concurrency, duration_s: durationMs / 1000, sent: run.results.length, accepted: ok.length, statuses, events_per_s: ok.length / (run.elapsedMs / 1000), latency_ms: summarize(ok.map((r) => r.ms)) };
+}
+
+/**
  * Batch ingest: open loop of POST /v1/events/batch with 100 events each. A 404
  * on the first call means the route does not exist (yet): {status: "n/a"}.
  */
