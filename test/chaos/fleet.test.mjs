@@ -4,9 +4,8 @@
 // accepted event must end delivered and recorded `succeeded`, none lost, none
 // out of order; duplicates (at least once) are counted and reported.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { startReceiver } from "../support/receiver.mjs";
-import { freePort, plan, removeDir, startService, tempStateDir, waitFor } from "../e2e/support/service.mjs";
+import { after, test } from "node:test";
+import { plan, useRestartableService, waitFor } from "../e2e/support/service.mjs";
 import { sendBatch, sendOne } from "./support/ingest.mjs";
 import { audit, sendOrderIsIdOrder, successfulReceipts, summarize } from "./support/ledger.mjs";
 import { delivery, notSucceeded } from "./support/api.mjs";
@@ -37,39 +36,27 @@ const sweeps = (svc) => [...svc.output().matchAll(/outbox sweeper re-enqueued (\
 const name = (i) => `fleet-${String(i).padStart(2, "0")}`;
 const project = (i) => `chaos-${i}`;
 
-let receiver;
-let service;
-let stateDir;
-let port;
 /** Aborted when the test ends, so no send or restart outlives it. */
 const halt = new AbortController();
 /** The kill/restart loop, awaited before the last service is stopped. */
 let chaosDone = Promise.resolve();
 
-before(async () => {
-  receiver = await startReceiver();
-  stateDir = tempStateDir();
-  port = await freePort();
-  service = await startService({ stateDir, port, args: ARGS });
-});
-
+// Registered before the service's own hooks, so it runs before the service is stopped.
 after(async () => {
   halt.abort();
   await chaosDone.catch(() => {});
-  await service?.stop();
-  await receiver?.close();
-  removeDir(stateDir);
 });
+const run = useRestartableService({ args: ARGS });
 
 test("2 000 events, 20 endpoints, 20 % transient failures, 3 × kill -9: every accepted event delivered, in order", { timeout: 300_000 }, async (t) => {
   const started = Date.now();
-  const target = { baseUrl: service.baseUrl, apiKey: service.apiKey, signal: halt.signal };
+  const target = { baseUrl: run.service.baseUrl, apiKey: run.service.apiKey, signal: halt.signal };
   const hooks = [];
   for (let i = 0; i < ENDPOINTS; i++) {
-    await plan(receiver, name(i), planFor(i));
-    const res = await service.api("POST", "/v1/webhooks", {
+    await plan(run.receiver, name(i), planFor(i));
+    const res = await run.service.api("POST", "/v1/webhooks", {
       name: name(i),
-      url: `${receiver.url}/hooks/${name(i)}`,
+      url: `${run.receiver.url}/hooks/${name(i)}`,
       events: ["evaluation.completed"],
       filters: { projects: [project(i)] },
       retry_config: RETRY,
@@ -96,12 +83,10 @@ test("2 000 events, 20 endpoints, 20 % transient failures, 3 × kill -9: every a
         return acceptedCount >= at;
       };
       await waitFor(reached, { timeout: 240_000, interval: 10, what: `${at} accepted events` });
-      const swept = sweeps(service);
-      const killedAt = await service.kill9();
-      const down = { acceptedAtKill: acceptedCount, killedAt: killedAt - started, sweptBefore: swept };
-      service = await startService({ stateDir, port, args: ARGS });
-      timeline.push({ ...down, upAt: Date.now() - started, downMs: Date.now() - killedAt });
-      assert.equal(service.apiKey, target.apiKey, "a restart keeps the development key");
+      const swept = sweeps(run.service);
+      const { killedAt, upAt } = await run.restart();
+      timeline.push({ acceptedAtKill: acceptedCount, killedAt: killedAt - started, sweptBefore: swept, upAt: upAt - started, downMs: upAt - killedAt });
+      assert.equal(run.service.apiKey, target.apiKey, "a restart keeps the development key");
     }
   })();
 
@@ -124,8 +109,8 @@ test("2 000 events, 20 endpoints, 20 % transient failures, 3 × kill -9: every a
   chaosDone = chaos;
   // A failed send ends the chaos too (after() waits for a restart in progress before stopping the service).
   await Promise.all([sending.catch((err) => (halt.abort(), Promise.reject(err))), chaos]).catch((err) => {
-    const soFar = summarize(accepted.map((ids, i) => audit(ids, successfulReceipts(receiver.received(name(i)), receiver.stats(name(i))))));
-    err.message += `\nwhile sending: ${acceptedCount} accepted; so far ${soFar.line}\nkills: ${JSON.stringify(timeline)}\n--- service output (tail) ---\n${service.output().slice(-4000)}`;
+    const soFar = summarize(accepted.map((ids, i) => audit(ids, successfulReceipts(run.receiver.received(name(i)), run.receiver.stats(name(i))))));
+    err.message += `\nwhile sending: ${acceptedCount} accepted; so far ${soFar.line}\nkills: ${JSON.stringify(timeline)}\n--- service output (tail) ---\n${run.service.output().slice(-4000)}`;
     throw err;
   });
   const sentAt = Date.now() - started;
@@ -134,7 +119,7 @@ test("2 000 events, 20 endpoints, 20 % transient failures, 3 × kill -9: every a
     t.diagnostic(`kill -9 at +${k.killedAt} ms (${k.acceptedAtKill} accepted; sweeper re-enqueues before it: ${k.sweptBefore.join(", ") || "none"}), up again at +${k.upAt} ms (${k.downMs} ms down)`);
   }
 
-  const audits = () => accepted.map((ids, i) => audit(ids, successfulReceipts(receiver.received(name(i)), receiver.stats(name(i)))));
+  const audits = () => accepted.map((ids, i) => audit(ids, successfulReceipts(run.receiver.received(name(i)), run.receiver.stats(name(i)))));
   // Wait (bounded) for every accepted event to arrive; whatever the outcome, print the summary before judging.
   const arrival = await waitFor(() => audits().every((a) => a.lost.length === 0), {
     timeout: 150_000,
@@ -148,7 +133,7 @@ test("2 000 events, 20 endpoints, 20 % transient failures, 3 × kill -9: every a
   const results = audits();
   const summary = summarize(results);
   console.log(summary.line);
-  const attempts = results.map((_, i) => receiver.received(name(i)).length).reduce((a, b) => a + b, 0);
+  const attempts = results.map((_, i) => run.receiver.received(name(i)).length).reduce((a, b) => a + b, 0);
   t.diagnostic(`${arrival ? "gave up" : "all received"} at +${deliveredAt} ms; ${attempts} requests reached the receivers for ${TOTAL} deliveries`);
   results.forEach((a, i) => {
     for (const id of a.lost) t.diagnostic(`LOST ${name(i)}: ${id} (accepted +${acceptedAt.get(id)} ms)`);
@@ -163,13 +148,13 @@ test("2 000 events, 20 endpoints, 20 % transient failures, 3 × kill -9: every a
   t.diagnostic(`duplicates: ${repeats.filter(spansKill).length} with a kill -9 between the two receipts, ${repeats.filter((r) => !spansKill(r)).length} without`);
   // For the first few duplicates with no kill between, the service's own account of the delivery.
   for (const r of repeats.filter((x) => !spansKill(x)).slice(0, 5)) {
-    const log = await delivery(service, r.deliveryId).then(
+    const log = await delivery(run.service, r.deliveryId).then(
       (d) => d.attempt_log.map((a) => `#${a.attempt} ${a.trigger} ${a.response_code ?? a.error}`).join(", "),
       (err) => err.message,
     );
     t.diagnostic(`duplicate without a kill: ${r.deliveryId} received +${r.firstAt - started} and +${r.at - started} ms; attempt log: ${log}`);
   }
-  if (arrival) t.diagnostic(`kills: ${JSON.stringify(timeline)}\n--- service output (tail) ---\n${service.output().slice(-3000)}`);
+  if (arrival) t.diagnostic(`kills: ${JSON.stringify(timeline)}\n--- service output (tail) ---\n${run.service.output().slice(-3000)}`);
 
   accepted.forEach((ids, i) => assert.ok(sendOrderIsIdOrder(ids), `${name(i)}: events sent one after another have increasing ids`));
   assert.equal(acceptedCount, TOTAL);
@@ -181,19 +166,19 @@ test("2 000 events, 20 endpoints, 20 % transient failures, 3 × kill -9: every a
 
   // The API agrees: every accepted event's delivery to its endpoint is `succeeded`.
   const hookIds = hooks.map((h) => h.id);
-  await waitFor(async () => (await notSucceeded(service, hookIds, accepted)).length === 0, {
+  await waitFor(async () => (await notSucceeded(run.service, hookIds, accepted)).length === 0, {
     timeout: 30_000,
     interval: 500,
     what: "every delivery to be recorded succeeded",
   }).catch(async (err) => {
-    const missing = await notSucceeded(service, hookIds, accepted);
+    const missing = await notSucceeded(run.service, hookIds, accepted);
     const notes = missing.slice(0, 40).map(({ index, eventId, delivery: d }) => {
-      const got = receiver.received(name(index)).filter((r) => r.headers["x-rubric-event-id"] === eventId);
+      const got = run.receiver.received(name(index)).filter((r) => r.headers["x-rubric-event-id"] === eventId);
       const api = d ? `${d.status} after ${d.attempts} attempt(s)` : "no delivery";
       return `${name(index)} ${eventId} accepted +${acceptedAt.get(eventId)} ms: API ${api}; receiver: ${got.map((r) => `${r.answered}@+${r.received_at - started}`).join(" ")}`;
     });
     err.message += `\n${missing.length} not recorded succeeded:\n${notes.join("\n")}\nkills: ${JSON.stringify(timeline)}`;
     throw err;
   });
-  t.diagnostic(`all recorded succeeded by +${Date.now() - started} ms; sweeper re-enqueues since the last restart: ${sweeps(service).join(", ") || "none"}`);
+  t.diagnostic(`all recorded succeeded by +${Date.now() - started} ms; sweeper re-enqueues since the last restart: ${sweeps(run.service).join(", ") || "none"}`);
 });
