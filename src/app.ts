@@ -4,7 +4,8 @@
  */
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { ApiError, type ErrorCode } from "./lib/errors";
+import { RETRY_AFTER_SECONDS, storageErrorKind } from "./dispatch/storage-retry";
+import { ApiError, type ErrorCode, UnavailableError } from "./lib/errors";
 import { RateLimitedError } from "./middleware/rate-limit";
 import { bodyLimits, headerLimits, jsonBodies, urlLimit } from "./middleware/limits";
 import { requestContext } from "./middleware/request-context";
@@ -41,7 +42,7 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
 function respondError(c: Context<AppEnv>, err: ApiError) {
   const requestId = c.get("requestId") ?? "unknown";
   c.header("X-Request-Id", requestId);
-  if (err instanceof RateLimitedError) c.header("Retry-After", String(err.retryAfterSeconds));
+  if (err instanceof RateLimitedError || err instanceof UnavailableError) c.header("Retry-After", String(err.retryAfterSeconds));
   return c.json(err.body(requestId), err.status);
 }
 
@@ -76,6 +77,12 @@ export function createApp() {
     if (err instanceof ApiError) return respondError(c, err);
     if (err instanceof HTTPException && CODE_BY_STATUS[err.status]) {
       return respondError(c, new ApiError(CODE_BY_STATUS[err.status]!, err.message));
+    }
+    // Storage failing for a moment (or overloaded) is load to shed, not a bug: 503 and when to come back.
+    const kind = storageErrorKind(err);
+    if (kind) {
+      console.warn(`[${c.get("requestId")}] storage ${kind}; answering 503`, err);
+      return respondError(c, new UnavailableError(RETRY_AFTER_SECONDS[kind]));
     }
     // Unexpected: log the detail, answer without it (it may hold internals).
     console.error(`[${c.get("requestId")}]`, err);

@@ -57,5 +57,19 @@ export class ApiError extends HTTPException {
 export const validationFailed = (issues: FieldIssue[]) =>
   new ApiError("validation_failed", `Invalid request: ${issues.map((d) => `${d.field} ${d.message}`).join("; ")}`, issues);
 
+/**
+ * A 503 that tells the client when to come back (`Retry-After`, seconds):
+ * storage failed for a moment, or is overloaded, and nothing was done that a
+ * retry with the same idempotency key would repeat.
+ */
+export class UnavailableError extends ApiError {
+  constructor(
+    readonly retryAfterSeconds: number,
+    message = `Temporarily unavailable; retry after ${retryAfterSeconds} s`,
+  ) {
+    super("unavailable", message);
+  }
+}
+
 /** 404 in the standard shape; also used for other accounts' ids, so they cannot be probed. */
 export const notFound = (what: string) => new ApiError("not_found", `${what} not found`);

@@ -42,7 +42,7 @@ const sendEvent = createRoute({
   request: { headers: IdempotencyHeader, body: { required: true, ...jsonContent(SendEventSchema) } },
   responses: {
     202: { description: "Accepted: stored and queued for delivery (or the earlier event with the same key)", ...jsonContent(EventSchema) },
-    ...errorResponses(400, 401, 413, 415, 422),
+    ...errorResponses(400, 401, 413, 415, 422, 429, 503),
   },
 });
 
@@ -66,7 +66,7 @@ const sendBatch = createRoute({
       description: "Per-item results, in order",
       ...jsonContent(z.object({ data: z.array(z.object({ index: z.number(), id: z.string(), status: z.enum(["accepted", "duplicate"]) })) })),
     },
-    ...errorResponses(400, 401, 413, 415, 422),
+    ...errorResponses(400, 401, 413, 415, 422, 429, 503),
   },
 });
 

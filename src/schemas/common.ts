@@ -13,11 +13,30 @@ export const ErrorBody = z
   })
   .openapi("Error");
 
-/** Standard error responses for a route, by status. */
-export const errorResponses = (...codes: Array<400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429>) =>
+/** Answers that tell the client when to come back: 429 (its key's rate limit) and 503 (storage busy or overloaded). */
+const RETRY_LATER: Record<number, string> = {
+  429: "Too many requests for this API key (code `rate_limited`); retry after `Retry-After` seconds",
+  503: "Storage is busy or overloaded for a moment (code `unavailable`); retry after `Retry-After` seconds. Writes are all or nothing: retried with the same idempotency key, an event is stored once",
+};
+
+type ErrorResponse = {
+  description: string;
+  headers?: Record<string, { description: string; schema: { type: "integer"; minimum: number } }>;
+  content: { "application/json": { schema: typeof ErrorBody } };
+};
+
+/** Standard error responses for a route, by status; 429 and 503 also carry `Retry-After`. */
+export const errorResponses = (...codes: Array<400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 503>) =>
   Object.fromEntries(
-    codes.map((code) => [code, { description: "Error", content: { "application/json": { schema: ErrorBody } } }]),
-  ) as Record<number, { description: string; content: { "application/json": { schema: typeof ErrorBody } } }>;
+    codes.map((code): [number, ErrorResponse] => [
+      code,
+      {
+        description: RETRY_LATER[code] ?? "Error",
+        ...(RETRY_LATER[code] ? { headers: { "Retry-After": { description: "Seconds to wait before retrying", schema: { type: "integer", minimum: 1 } } } } : {}),
+        content: { "application/json": { schema: ErrorBody } },
+      },
+    ]),
+  ) as Record<number, ErrorResponse>;
 
 /** `limit` and `cursor` of every list. */
 export const PageQuery = z.object({
