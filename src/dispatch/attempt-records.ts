@@ -7,6 +7,7 @@
  */
 import type { Db } from "../db/client";
 import { type AttemptOutcome, recordAttempts } from "../db/delivery-queries";
+import { withStorageRetry } from "./storage-retry";
 
 /** Records are written together, at most this many per round trip... */
 export const RECORD_BATCH = 50;
@@ -20,12 +21,29 @@ export const RECORD_MAX_WAIT_MS = 1_000;
 /** The buffer of attempt records not yet in D1. */
 export class AttemptRecords {
   private buffered: AttemptOutcome[] = [];
+  /** Batches being written right now: not in D1 yet either. */
+  private writing: Array<{ batch: AttemptOutcome[]; done: Promise<void> }> = [];
 
   constructor(private readonly db: Db) {}
 
+  /** Every record not yet known to be in D1, oldest first. */
+  private unconfirmed(): AttemptOutcome[] {
+    return [...this.writing.flatMap((w) => w.batch), ...this.buffered];
+  }
+
   /** Deliveries finished here whose record is not yet written (a second hand-over must not send them again). */
   unwritten(): Set<string> {
-    return new Set(this.buffered.map((r) => r.context.deliveryId));
+    return new Set(this.unconfirmed().map((r) => r.context.deliveryId));
+  }
+
+  /**
+   * The latest record of this delivery not yet written (buffered, or being
+   * written), if any. An attempt reads it before D1's: after a failed flush,
+   * D1 does not know yet that the delivery succeeded (or is waiting for its
+   * retry), and sending it again would be a second success of one delivery.
+   */
+  latest(deliveryId: string): AttemptOutcome | undefined {
+    return this.unconfirmed().findLast((r) => r.context.deliveryId === deliveryId);
   }
 
   /** Buffers a record until the next flush. */
@@ -39,15 +57,32 @@ export class AttemptRecords {
     return !!oldest && (this.buffered.length >= RECORD_BATCH || now - oldest.startedAt - oldest.durationMs >= RECORD_MAX_WAIT_MS);
   }
 
-  /** Writes the buffered records; on failure they stay buffered for the next flush rather than lose the history. */
+  /**
+   * Writes the buffered records, repeating the batch after a transient D1
+   * error (each record is keyed by delivery and attempt, so a repeat of a
+   * batch that did commit writes nothing twice), and waits for batches other
+   * calls are writing: once it resolves, every record added before it is in
+   * D1. On failure the records stay buffered for the next flush rather than
+   * lose the history, and {@link latest} keeps them from being sent again meanwhile.
+   */
   async flush(): Promise<void> {
+    const earlier = this.writing.map((w) => w.done);
     const batch = this.buffered;
     this.buffered = [];
-    try {
-      await recordAttempts(this.db, batch);
-    } catch (err) {
-      this.buffered = batch.concat(this.buffered);
-      throw err;
+    if (batch.length > 0) {
+      const entry = { batch, done: withStorageRetry(() => recordAttempts(this.db, batch)) };
+      this.writing.push(entry);
+      try {
+        await entry.done;
+      } catch (err) {
+        this.buffered = batch.concat(this.buffered);
+        throw err;
+      } finally {
+        this.writing = this.writing.filter((w) => w !== entry);
+      }
     }
+    // Another call's batch that failed is buffered again by that call; here it means "not all written".
+    const failed = (await Promise.allSettled(earlier)).find((r) => r.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 }

@@ -3,7 +3,10 @@
  * that is due, a queue the FIFO fence holds, counters waiting for their flush,
  * and as a lease while attempts are in flight (if the process dies mid-attempt,
  * the alarm brings them back). Storage calls here are repeated on a transient
- * failure (SQLITE_BUSY under load): an alarm not set is a delivery nobody comes back for.
+ * failure (SQLITE_BUSY under load, see storage-retry.ts): an alarm not set is a
+ * delivery nobody comes back for. When one still fails, the caller must leave
+ * the work where something else comes back for it ({@link EndpointAlarm.willRun}
+ * tells whether an alarm set earlier still will).
  */
 import type { UsageMeter } from "../metrics/usage-meter";
 import { liveAlarm } from "./alarm-liveness";
@@ -18,6 +21,9 @@ export const ERROR_BACKOFF_MS = 5_000;
 
 /** The object's alarm. */
 export class EndpointAlarm {
+  /** The alarm this instance last set (null: none, or deleted); memory only, so a new instance knows of none. */
+  private setFor: number | null = null;
+
   constructor(
     private readonly storage: DurableObjectStorage,
     private readonly usage: UsageMeter,
@@ -27,6 +33,7 @@ export class EndpointAlarm {
   async set(at: number): Promise<void> {
     this.usage.add("do_alarms_set");
     await withStorageRetry(() => this.storage.setAlarm(at));
+    this.setFor = at;
   }
 
   /** Makes sure an alarm runs by `at`: a live earlier one is kept, a later or dead one replaced. */
@@ -52,6 +59,20 @@ export class EndpointAlarm {
 
   /** Nothing left to come back for: no alarm, unless counters still wait for their flush. */
   async idle(): Promise<void> {
-    if (this.usage.empty) await this.storage.deleteAlarm();
+    if (this.usage.empty) await this.clear();
+  }
+
+  /** Deletes the alarm. */
+  async clear(): Promise<void> {
+    await withStorageRetry(() => this.storage.deleteAlarm());
+    this.setFor = null;
+  }
+
+  /**
+   * Whether an alarm this instance set is still to run after `now`: then work
+   * it holds is looked at again even if setting a newer alarm just failed.
+   */
+  willRun(now = Date.now()): boolean {
+    return this.setFor !== null && this.setFor > now;
   }
 }

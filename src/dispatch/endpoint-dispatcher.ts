@@ -21,6 +21,7 @@ import { failedBeforeSending } from "./deliver";
 import { createEndpoint, type Endpoint } from "./endpoint-parts";
 import type { Trigger } from "./endpoint-queue";
 import { handOver } from "./hand-over";
+import { withStorageRetry } from "./storage-retry";
 import { drainAll } from "./stored-lane";
 
 export class EndpointDispatcher extends DurableObject<Env> {
@@ -112,6 +113,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
     return probeFetch(url, count, concurrency);
   }
 
+  /** Drains the stored queue; throws only when no alarm could be set at all (see stored-lane.ts `drainAll`). */
   override async alarm(): Promise<void> {
     this.ep.usage.add("do_requests");
     if (this.ep.busy) {
@@ -159,9 +161,9 @@ export class EndpointDispatcher extends DurableObject<Env> {
         nextAttemptAt: null,
       });
     }
-    // Clear everything (alarm included); an empty queue stays for any late hand-over.
-    await this.ctx.storage.deleteAlarm();
-    await this.ctx.storage.deleteAll();
+    // Clear everything (alarm included); an empty queue stays for any late hand-over. Both are safe to repeat.
+    await ep.alarm.clear();
+    await withStorageRetry(() => this.ctx.storage.deleteAll());
     ep.queue.create();
     this.afterWork();
     return ids.length;

@@ -19,8 +19,15 @@ export const INLINE_BUDGET_MS = 250;
 
 /** Takes sorted, distinct delivery ids; see the file's comment. */
 export async function handOver(ep: Endpoint, all: string[], trigger: Trigger, events: EventSnapshot[], accounted: Set<string>): Promise<void> {
+  // Finished here but not yet recorded in D1 (records are written in batches, and a flush may have
+  // failed): the caller marks these events dispatched once this returns, so write the records first
+  // (a failure fails the call, and the caller's message is retried).
+  if (trigger !== "manual") {
+    const pending = ep.records.unwritten();
+    if (all.some((id) => pending.has(id))) await ep.records.flush();
+  }
   // Already being sent inline: a second hand-over (or a second manual retry) changes nothing.
-  // Finished here but not yet recorded in D1 (records are written in batches): a copy must not send it again.
+  // Still unrecorded (another call's batch is being written): a copy must not send it again.
   const unrecorded = trigger === "manual" ? new Set<string>() : ep.records.unwritten();
   const ids = all.filter((id) => !ep.inline?.ids.includes(id) && !ep.inline?.inFlight.has(id) && !unrecorded.has(id));
   if (ids.length === 0) return;
@@ -48,6 +55,8 @@ export async function handOver(ep: Endpoint, all: string[], trigger: Trigger, ev
     ep.busy = false;
     ep.inline = null;
   });
+  // A caller that stopped waiting (the budget) is not there to hear a failure, so it is logged here too.
+  job.done.catch((err) => console.error("endpoint dispatcher: inline job failed", err));
   await awaitInline(ep, job);
 }
 
@@ -79,8 +88,14 @@ async function joinRunning(ep: Endpoint, ids: string[], trigger: Trigger, events
 async function awaitInline(ep: Endpoint, job: InlineJob): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const budget = new Promise<"budget">((resolve) => (timer = setTimeout(() => resolve("budget"), INLINE_BUDGET_MS)));
-  const first = await Promise.race([job.done!.then(() => "done" as const), budget]);
+  // A failure of the job is handled here even when the budget ends first (it is logged by handOver then).
+  const done = job.done!.then(
+    () => "done" as const,
+    (err: unknown) => ({ err }),
+  );
+  const first = await Promise.race([done, budget]);
   clearTimeout(timer);
+  if (typeof first === "object") throw first.err;
   if (first === "budget" && !job.stored) {
     job.stored = true;
     ep.queue.store([...job.inFlight, ...job.ids], job.trigger);

@@ -14,7 +14,7 @@ import { type Endpoint, type InlineJob, lanesOf } from "./endpoint-parts";
 import type { Outcome } from "./endpoint-queue";
 import { inLanes } from "./lanes";
 import { pacedAttempt } from "./make-attempt";
-import { drainAll } from "./stored-lane";
+import { backOffOrThrow, drainAll } from "./stored-lane";
 
 /**
  * Sends an inline job's deliveries: in FIFO mode one at a time, and a
@@ -59,12 +59,20 @@ export async function runInline(ep: Endpoint, job: InlineJob): Promise<void> {
   } catch (err) {
     job.closed = true;
     console.error("endpoint dispatcher: inline send failed", err);
-    await ep.records.flush().catch((e) => console.error("endpoint dispatcher: records lost; deliveries may repeat", e));
+    // Not written now, they stay buffered: the next flush writes them, and no attempt sends them again meanwhile.
+    const unwritten = await ep.records.flush().then(
+      () => null,
+      (e: unknown) => (console.error("endpoint dispatcher: records not written yet; kept for the next flush", e), e),
+    );
     if (!job.stored) {
       job.stored = true;
       ep.queue.store([...job.inFlight, ...job.ids], job.trigger);
     }
-    await ep.alarm.backOff();
+    // Throws only if no alarm will come back: a caller still waiting then fails, and its message is retried.
+    await backOffOrThrow(ep);
+    // What was sent is stored or finished, but finished without a record in D1: a caller still waiting
+    // must not mark the events dispatched yet, so it fails too (its retried message writes the records).
+    if (unwritten) throw unwritten;
   }
 }
 

@@ -7,6 +7,7 @@ import type { AttemptOutcome, EventSnapshot, LatestAttempt, WebhookForDispatch }
 import { latestAttemptsOf, loadEventForDispatch } from "../db/delivery-queries";
 import { eventOf, newId, parseDeliveryId } from "../lib/ids";
 import { latencyCounters } from "../metrics/counters";
+import type { AttemptResult } from "./attempt";
 import { deliverOnce } from "./deliver";
 import { disableReason, disableWebhook, trackFailure } from "./endpoint-health";
 import type { Endpoint } from "./endpoint-parts";
@@ -43,10 +44,18 @@ export async function makeAttempt(ep: Endpoint, deliveryId: string, trigger: Tri
   const ids = parseDeliveryId(deliveryId);
   const webhook = ids ? await ep.webhooks.get(ids.webhookId) : null;
   if (!ids || !webhook) return null; // not a delivery id, or the webhook was deleted
-  const latest = known.latest !== undefined ? known.latest : ((await latestAttemptsOf(ep.db, webhook.id, [deliveryId])).get(deliveryId) ?? null);
+  // A record this object has not written yet is newer than anything D1 holds (a flush may have failed).
+  const unwritten = ep.records.latest(deliveryId);
+  const latest = unwritten
+    ? { attempt: unwritten.attempt, status: unwritten.status }
+    : known.latest !== undefined
+      ? known.latest
+      : ((await latestAttemptsOf(ep.db, webhook.id, [deliveryId])).get(deliveryId) ?? null);
   const finished = latest !== null && latest.status !== "retrying";
   // A scheduled hand-over of a finished delivery is a duplicate; a manual retry sends it again.
   if (finished && trigger !== "manual") return null;
+  // Waiting for a retry that only this object knows of yet: keep its time.
+  if (unwritten?.nextAttemptAt != null && unwritten.nextAttemptAt > Date.now() && trigger !== "manual") return unwritten.nextAttemptAt;
   // A disabled webhook, or one of a disabled account, holds everything until enabled again.
   if (webhook.status === "disabled" || webhook.accountStatus !== "active") return "hold";
   const event = known.event ?? (await loadEventForDispatch(ep.db, webhook.accountId, ids.eventId));
@@ -61,11 +70,6 @@ export async function makeAttempt(ep: Endpoint, deliveryId: string, trigger: Tri
   const retries = !result.ok && !finished;
   // 410 Gone: the endpoint says it is gone for good. Disable it at once; what waits here is held.
   const gone = result.responseCode === 410;
-  const reason = disableReason(ep.env, result.responseCode, await trackFailure(ep.ctx.storage, result.ok, result.startedAt));
-  if (reason) {
-    await disableWebhook(ep.env, ep.db, ep.ctx.storage, webhook, reason);
-    ep.webhooks.clear();
-  }
   const scheduled = retries && !gone ? retryDelayMs(webhook.retryConfig as RetryConfig | null, attempt) : null;
   const delay = scheduled === null ? null : honourRetryAfter(scheduled, result.responseCode, result.responseHeaders?.["retry-after"]);
   const nextAttemptAt = delay === null ? null : result.startedAt + result.durationMs + delay;
@@ -85,20 +89,49 @@ export async function makeAttempt(ep: Endpoint, deliveryId: string, trigger: Tri
     status: result.ok ? "succeeded" : nextAttemptAt === null ? "failed" : "retrying",
     nextAttemptAt,
   };
+  // The request went out: from here on nothing may throw before its record is buffered, or it is sent again.
   ep.records.add(outcome);
-  if (retries && !result.ok && nextAttemptAt === null) {
-    await emitOperationalEvent(ep.env, ep.db, webhook.accountId, "delivery.exhausted", {
-      delivery_id: deliveryId,
-      webhook_id: webhook.id,
-      webhook_name: webhook.name,
-      event_id: event.id,
-      event_type: event.type,
-      attempts: attempt,
-      response_code: result.responseCode,
-      last_error: result.error,
-    });
-  }
+  await afterAnswer(ep, webhook, result, retries && nextAttemptAt === null, { deliveryId, event, attempt });
   // A delivery that will be retried is recorded at once: its next attempt reads this record.
   if (!known.buffer || nextAttemptAt !== null || ep.records.due()) await ep.records.flush();
   return nextAttemptAt;
+}
+
+/**
+ * What an answer sets off besides its record: the failure clock, disabling
+ * the webhook (410, or failing too long), `delivery.exhausted`. A storage
+ * error here is logged, not thrown: the attempt is recorded either way, and
+ * the next answer keeps the clock and disables the webhook if still due.
+ */
+async function afterAnswer(
+  ep: Endpoint,
+  webhook: WebhookForDispatch,
+  result: AttemptResult,
+  exhausted: boolean,
+  about: { deliveryId: string; event: EventSnapshot; attempt: number },
+): Promise<void> {
+  try {
+    const reason = disableReason(ep.env, result.responseCode, await trackFailure(ep.ctx.storage, result.ok, result.startedAt));
+    if (reason) {
+      await disableWebhook(ep.env, ep.db, ep.ctx.storage, webhook, reason);
+      ep.webhooks.clear();
+    }
+  } catch (err) {
+    console.error(`endpoint ${webhook.id}: failure clock or disabling failed; the next answer tries again`, err);
+  }
+  if (!exhausted) return;
+  try {
+    await emitOperationalEvent(ep.env, ep.db, webhook.accountId, "delivery.exhausted", {
+      delivery_id: about.deliveryId,
+      webhook_id: webhook.id,
+      webhook_name: webhook.name,
+      event_id: about.event.id,
+      event_type: about.event.type,
+      attempts: about.attempt,
+      response_code: result.responseCode,
+      last_error: result.error,
+    });
+  } catch (err) {
+    console.error(`delivery ${about.deliveryId}: delivery.exhausted not emitted`, err);
+  }
 }

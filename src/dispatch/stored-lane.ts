@@ -20,7 +20,15 @@ const DRAIN_CHUNK = 50;
 /** Per chunk: fewer under a rate limit, so a chunk takes at most ~10 s and stays well inside the alarm's lease. */
 const chunkSize = (perSecond: number | null | undefined) => (perSecond ? Math.min(DRAIN_CHUNK, Math.max(1, perSecond * 10)) : DRAIN_CHUNK);
 
-/** Drains the stored queue, again while deliveries arrived during the drain. Never throws. */
+/**
+ * Drains the stored queue, again while deliveries arrived during the drain.
+ * An error (D1 unreachable, storage busy past its retries) leaves the
+ * deliveries in the queue and sets the alarm to look again after a back-off:
+ * an error let out of alarm() is retried by the runtime only a few times, so
+ * this does not throw, unless even that alarm could not be set and none set
+ * earlier will run. Then throwing is the one way back left: the runtime
+ * retries a failed alarm() (and a hand-over's caller retries its message).
+ */
 export async function drainAll(ep: Endpoint): Promise<void> {
   try {
     do {
@@ -28,9 +36,19 @@ export async function drainAll(ep: Endpoint): Promise<void> {
       await drain(ep);
     } while (ep.again);
   } catch (err) {
-    // Never let an error escape alarm(): the runtime gives up on an alarm after repeated failures.
-    console.error("endpoint dispatcher: drain failed", err);
+    console.error("endpoint dispatcher: drain failed; looking again after a back-off", err);
+    await ep.records.flush().catch((e) => console.error("endpoint dispatcher: records not written yet; kept for the next flush", e));
+    await backOffOrThrow(ep);
+  }
+}
+
+/** Sets the back-off alarm; if storage refuses it too, throws unless an alarm set earlier will still run. */
+export async function backOffOrThrow(ep: Endpoint): Promise<void> {
+  try {
     await ep.alarm.backOff();
+  } catch (err) {
+    if (!ep.alarm.willRun()) throw err;
+    console.error("endpoint dispatcher: back-off alarm not set; the alarm set earlier comes back", err);
   }
 }
 
