@@ -26,6 +26,7 @@ import { eventMessage } from "./messages";
 import { type RetryMark, rehandLostDeliveries } from "./lost-deliveries";
 import { applyRetention, type RetentionResult } from "./retention";
 import { alarmNeedsSetting } from "./alarm-liveness";
+import { withStorageRetry } from "./storage-retry";
 import { wakeEndpoints } from "./wake-endpoints";
 
 /** At most this many events of one account are re-enqueued per sweep; the next sweep takes the rest. */
@@ -112,10 +113,10 @@ export class OutboxSweeper extends DurableObject<Env> {
   async arm(): Promise<void> {
     this.usage.add("do_requests");
     const now = Date.now();
-    const current = await this.ctx.storage.getAlarm();
+    const current = await withStorageRetry(() => this.ctx.storage.getAlarm());
     if (this.recovery === "unchecked") this.recovery = current !== null ? "owed" : "none";
-    if (this.recovery === "owed") await this.ctx.storage.setAlarm(now);
-    else if (alarmNeedsSetting(current, now + this.intervalMs(), now)) await this.ctx.storage.setAlarm(now + this.intervalMs());
+    if (this.recovery === "owed") await withStorageRetry(() => this.ctx.storage.setAlarm(now));
+    else if (alarmNeedsSetting(current, now + this.intervalMs(), now)) await withStorageRetry(() => this.ctx.storage.setAlarm(now + this.intervalMs()));
   }
 
   /** Wakes every active webhook's endpoint object (see wake-endpoints.ts); what it found. */
@@ -210,7 +211,8 @@ export class OutboxSweeper extends DurableObject<Env> {
     const first = this.recovery === "owed";
     this.recovery = "none";
     // The next sweep is set first, as a lease: a process killed mid-sweep leaves an alarm for `arm()` to find.
-    await this.ctx.storage.setAlarm(Date.now() + this.intervalMs());
+    // (Should storage refuse it past its retries, the error leaves alarm(): the runtime's retry of alarm() is the way back.)
+    await withStorageRetry(() => this.ctx.storage.setAlarm(Date.now() + this.intervalMs()));
     try {
       if (first) {
         const woken = await this.wakeEndpoints();
@@ -225,6 +227,9 @@ export class OutboxSweeper extends DurableObject<Env> {
       // Never throw out of alarm(): the runtime gives up on an alarm after repeated failures.
       console.error("outbox sweep failed", err);
     }
-    await this.ctx.storage.setAlarm(Date.now() + this.intervalMs());
+    // The lease above already brings the next sweep; this only moves it to a full interval after this one.
+    await withStorageRetry(() => this.ctx.storage.setAlarm(Date.now() + this.intervalMs())).catch((err) =>
+      console.error("outbox sweeper: next alarm not moved; the lease brings the next sweep", err),
+    );
   }
 }
