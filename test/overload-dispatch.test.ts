@@ -230,3 +230,22 @@ describe("the queue consumer under D1 faults", () => {
     expect(await received(ep.name)).toHaveLength(1);
   });
 });
+
+describe("the outbox sweeper under storage faults", () => {
+  it("setAlarm busy for a moment: the sweep still runs and the next one is set", async () => {
+    const sweeper = env.SWEEPER.get(env.SWEEPER.idFromName("overload-sweeper"));
+    const account = await newAccount();
+    const eventId = await insertEvent(account.id, { createdAt: Date.now() - 60_000, status: "pending" });
+    await runInDurableObject(sweeper, async (_o, state) => {
+      await state.storage.setAlarm(Date.now() + 3_600_000);
+      const setAlarm = state.storage.setAlarm.bind(state.storage);
+      let failures = 2;
+      (state.storage as { setAlarm: unknown }).setAlarm = (...args: Parameters<typeof setAlarm>) =>
+        failures-- > 0 ? Promise.reject(new Error("SQLITE_BUSY: database is locked")) : setAlarm(...args);
+    });
+    await expect(runDurableObjectAlarm(sweeper)).resolves.toBe(true);
+    expect(await runInDurableObject(sweeper, (_o, state) => state.storage.getAlarm())).toBeGreaterThan(Date.now());
+    // It swept: the event was re-enqueued (its back-off is noted).
+    expect(await runInDurableObject(sweeper, (_o, state) => state.storage.sql.exec("SELECT count(*) AS n FROM resends WHERE event_id = ?", eventId).one().n)).toBe(1);
+  });
+});
