@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { deliveryId } from "../src/lib/ids";
-import { call, insertEvent, newAccount, newWebhook, plan, receiverEndpoint, received, waitFor, waitForReceived } from "./support/helpers";
+import { call, newAccount, newWebhook, plan, receiverEndpoint, received, waitFor, waitForReceived, webhookWithEvents } from "./support/helpers";
 
 interface AnswerStat {
   started_at: number;
@@ -18,18 +18,11 @@ function maxConcurrent(answers: AnswerStat[]): number {
   return Math.max(...answers.map((a) => answers.filter((b) => b.started_at <= a.started_at && a.started_at < (b.ended_at ?? Infinity)).length));
 }
 
-/** A webhook (created long ago, so every event matches it) with `n` events handed straight to its object. */
+/** A webhook with `n` dispatched events (see webhookWithEvents) and a call that hands them all to its object. */
 async function setUp(label: string, webhook: Record<string, unknown>, n: number) {
-  const account = await newAccount();
-  const ep = receiverEndpoint(label);
-  const hook = await newWebhook(account.key, { url: ep.url, ...webhook });
-  await env.DB.prepare("UPDATE webhooks SET created_at = 0 WHERE id = ?").bind(hook.id).run();
-  const now = Date.now();
-  const events: string[] = [];
-  for (let i = 0; i < n; i++) events.push(await insertEvent(account.id, { createdAt: now + i, status: "dispatched" }));
-  const stub = env.ENDPOINT.get(env.ENDPOINT.idFromName(hook.id));
-  const enqueue = () => stub.enqueue(events.map((e) => deliveryId(e, hook.id)));
-  return { account, ep, hook, events, stub, enqueue };
+  const t = await webhookWithEvents(label, n, webhook);
+  const enqueue = () => t.stub.enqueue(t.ids);
+  return { ...t, enqueue };
 }
 
 /** When the object started each attempt at the webhook's deliveries, in order. */

@@ -11,7 +11,7 @@ import { eventMessage } from "../src/dispatch/messages";
 import { deliveryId } from "../src/lib/ids";
 import worker from "../src/index";
 import { type Fault, faultyBatchD1, faultyD1 } from "./support/faults";
-import { insertEvent, newAccount, newWebhook, plan, receiverEndpoint, received, waitFor, waitForReceived } from "./support/helpers";
+import { insertEvent, newAccount, plan, received, waitFor, waitForReceived, webhookWithEvents } from "./support/helpers";
 
 type Stub = DurableObjectStub<import("../src/dispatch/endpoint-dispatcher").EndpointDispatcher>;
 
@@ -27,17 +27,10 @@ async function faultyRecords(stub: Stub, fault: Fault) {
   return counter;
 }
 
-/** A fresh account, a webhook on a fresh receiver path, and `n` dispatched events owed to it. */
+/** A webhook with `n` dispatched events owed to it (see webhookWithEvents), its object's stub typed for RPC. */
 async function setUp(label: string, n = 1, webhook: Record<string, unknown> = {}) {
-  const account = await newAccount();
-  const ep = receiverEndpoint(label);
-  const hook = await newWebhook(account.key, { url: ep.url, ...webhook });
-  await env.DB.prepare("UPDATE webhooks SET created_at = 0 WHERE id = ?").bind(hook.id).run();
-  const now = Date.now();
-  const events: string[] = [];
-  for (let i = 0; i < n; i++) events.push(await insertEvent(account.id, { createdAt: now + i, status: "dispatched" }));
-  const stub = env.ENDPOINT.get(env.ENDPOINT.idFromName(hook.id)) as Stub;
-  return { account, ep, hook, events, stub, ids: events.map((e) => deliveryId(e, hook.id)) };
+  const t = await webhookWithEvents(label, n, webhook);
+  return { ...t, stub: t.stub as Stub };
 }
 
 /** Puts deliveries in the object's stored queue, as a hand-over to a busy object does, with an alarm the test runs. */
@@ -186,25 +179,26 @@ describe("the endpoint object under storage faults", () => {
   });
 });
 
+/** Hands the consumer one queue message for the event ("m1"), with `bindings`; what it did with the message. */
+async function consume(accountId: string, eventId: string, bindings: Env = env) {
+  const batch = createMessageBatch("rubric-events", [{ id: "m1", timestamp: new Date(), attempts: 1, body: eventMessage(accountId, eventId) }]);
+  const ctx = createExecutionContext();
+  await worker.queue(batch, bindings, ctx);
+  return getQueueResult(batch, ctx);
+}
+
 describe("the queue consumer under D1 faults", () => {
   it("a transient D1 error retries the message instead of failing the batch, and the event is delivered once", async () => {
     const { account, ep, events } = await setUp("consumer-busy");
     await env.DB.prepare("UPDATE events SET status = 'pending' WHERE id = ?").bind(events[0]).run();
-    const batch = () => createMessageBatch("rubric-events", [{ id: "m1", timestamp: new Date(), attempts: 1, body: eventMessage(account.id, events[0]!) }]);
     // The first statement (loading the pending events) fails.
     const { db } = faultyD1(env.DB, { times: 1, message: "SQLITE_BUSY: database is locked" });
-    const first = batch();
-    const ctx = createExecutionContext();
-    await worker.queue(first, { ...env, DB: db } as Env, ctx);
-    const result = await getQueueResult(first, ctx);
+    const result = await consume(account.id, events[0]!, { ...env, DB: db } as Env);
     expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["m1"]);
     expect(result.explicitAcks).toEqual([]);
     expect(await received(ep.name)).toEqual([]);
 
-    const second = batch();
-    const ctx2 = createExecutionContext();
-    await worker.queue(second, env, ctx2);
-    expect((await getQueueResult(second, ctx2)).explicitAcks).toEqual(["m1"]);
+    expect((await consume(account.id, events[0]!)).explicitAcks).toEqual(["m1"]);
     await waitForReceived(ep.name, 1);
     expect((await env.DB.prepare("SELECT status FROM events WHERE id = ?").bind(events[0]).first<{ status: string }>())!.status).toBe("dispatched");
   });
@@ -212,19 +206,12 @@ describe("the queue consumer under D1 faults", () => {
   it("marking the events dispatched fails after the hand-over: the message is retried and the delivery is not sent again", async () => {
     const { account, ep, events } = await setUp("consumer-mark");
     await env.DB.prepare("UPDATE events SET status = 'pending' WHERE id = ?").bind(events[0]).run();
-    const batch = () => createMessageBatch("rubric-events", [{ id: "m1", timestamp: new Date(), attempts: 1, body: eventMessage(account.id, events[0]!) }]);
     // fan-out's only batch is the "dispatched" mark.
     const { db } = faultyBatchD1(env.DB, { times: 1, message: "D1_ERROR: Network connection lost." });
-    const first = batch();
-    const ctx = createExecutionContext();
-    await worker.queue(first, { ...env, DB: db } as Env, ctx);
-    expect((await getQueueResult(first, ctx)).retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["m1"]);
+    expect((await consume(account.id, events[0]!, { ...env, DB: db } as Env)).retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["m1"]);
     await waitForReceived(ep.name, 1);
 
-    const second = batch();
-    const ctx2 = createExecutionContext();
-    await worker.queue(second, env, ctx2);
-    expect((await getQueueResult(second, ctx2)).explicitAcks).toEqual(["m1"]);
+    expect((await consume(account.id, events[0]!)).explicitAcks).toEqual(["m1"]);
     expect((await env.DB.prepare("SELECT status FROM events WHERE id = ?").bind(events[0]).first<{ status: string }>())!.status).toBe("dispatched");
     await new Promise((r) => setTimeout(r, 200));
     expect(await received(ep.name)).toHaveLength(1);

@@ -5,7 +5,7 @@ import type { AttemptRequest, AttemptResult } from "../src/dispatch/attempt";
 import type { Transport } from "../src/dispatch/transport";
 import { renderEnvelope } from "../src/delivery/envelope";
 import { deliveryId } from "../src/lib/ids";
-import { insertEvent, newAccount, newWebhook, receiverEndpoint, received, waitFor } from "./support/helpers";
+import { received, waitFor, webhookWithEvents } from "./support/helpers";
 
 /** A transport that never touches the network: answers 500 to each delivery's first attempt, then 200. */
 function scriptedTransport() {
@@ -32,13 +32,7 @@ function scriptedTransport() {
 
 describe("the transport seam", () => {
   it("sends every attempt through the object's transport; retries, FIFO order and records work unchanged on top of it", async () => {
-    const account = await newAccount();
-    const ep = receiverEndpoint("seam");
-    const hook = await newWebhook(account.key, { url: ep.url, retry_config: { max_retries: 2, backoff: "fixed", initial_delay_ms: 100 } });
-    await env.DB.prepare("UPDATE webhooks SET created_at = 0 WHERE id = ?").bind(hook.id).run();
-    const now = Date.now();
-    const events = [await insertEvent(account.id, { createdAt: now, status: "dispatched" }), await insertEvent(account.id, { createdAt: now + 1, status: "dispatched" })];
-    const stub = env.ENDPOINT.get(env.ENDPOINT.idFromName(hook.id));
+    const { ep, hook, events, stub } = await webhookWithEvents("seam", 2, { retry_config: { max_retries: 2, backoff: "fixed", initial_delay_ms: 100 } });
     const { sent, transport } = scriptedTransport();
     await runInDurableObject(stub, (object) => {
       (object as unknown as { ep: { transportFor: () => Transport } }).ep.transportFor = () => transport;

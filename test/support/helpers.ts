@@ -1,6 +1,6 @@
 // Helpers for workers-pool tests: call the Worker, make accounts and webhooks, talk to the receiver.
 import { env, exports } from "cloudflare:workers";
-import { idGenerator } from "../../src/lib/ids";
+import { deliveryId, idGenerator } from "../../src/lib/ids";
 
 export const ADMIN = { Authorization: `Bearer ${env.ADMIN_TOKEN}` };
 
@@ -98,4 +98,21 @@ export async function insertEvent(
     .bind(id, accountId, opts.type ?? "sample.scored", createdAt, JSON.stringify(opts.data ?? {}), opts.status ?? "pending")
     .run();
   return id;
+}
+
+/**
+ * A fresh account and a webhook (created long ago, so every event matches it) on a fresh receiver
+ * path, with `n` events already dispatched, to hand straight to the webhook's object (`stub`);
+ * `ids` are their delivery ids, in event order.
+ */
+export async function webhookWithEvents(label: string, n: number, webhook: Record<string, unknown> = {}) {
+  const account = await newAccount();
+  const ep = receiverEndpoint(label);
+  const hook = await newWebhook(account.key, { url: ep.url, ...webhook });
+  await env.DB.prepare("UPDATE webhooks SET created_at = 0 WHERE id = ?").bind(hook.id).run();
+  const now = Date.now();
+  const events: string[] = [];
+  for (let i = 0; i < n; i++) events.push(await insertEvent(account.id, { createdAt: now + i, status: "dispatched" }));
+  const stub = env.ENDPOINT.get(env.ENDPOINT.idFromName(hook.id));
+  return { account, ep, hook, events, stub, ids: events.map((e) => deliveryId(e, hook.id)) };
 }
