@@ -1,9 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import type { EndpointQueue } from "../../src/dispatch/endpoint-queue";
-import { deliveryId } from "../../src/lib/ids";
-import { insertEvent, newAccount, newWebhook, receiverEndpoint, received } from "./helpers";
+import { received, webhookWithEvents } from "./helpers";
 
 /**
  * A webhook whose object holds `n` stored deliveries and whose alarm is
@@ -12,16 +10,9 @@ import { insertEvent, newAccount, newWebhook, receiverEndpoint, received } from 
  * else sends them.
  */
 export async function heldBacklog(label: string, n: number, alarm: number | null) {
-  const account = await newAccount();
-  const ep = receiverEndpoint(label);
-  const hook = await newWebhook(account.key, { url: ep.url });
-  await env.DB.prepare("UPDATE webhooks SET created_at = 0 WHERE id = ?").bind(hook.id).run();
-  const now = Date.now();
-  const events: string[] = [];
-  for (let i = 0; i < n; i++) events.push(await insertEvent(account.id, { createdAt: now + i, status: "dispatched" }));
-  const stub = env.ENDPOINT.get(env.ENDPOINT.idFromName(hook.id));
+  const { account, ep, hook, events, stub, ids } = await webhookWithEvents(label, n);
   await runInDurableObject(stub, async (object, state) => {
-    (object as unknown as { ep: { queue: EndpointQueue } }).ep.queue.store(events.map((e) => deliveryId(e, hook.id)), "scheduled");
+    (object as unknown as { ep: { queue: EndpointQueue } }).ep.queue.store(ids, "scheduled");
     if (alarm === null) await state.storage.deleteAlarm();
     else await state.storage.setAlarm(alarm);
   });
