@@ -19,8 +19,8 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const keepAliveAgent = (maxSockets) => new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
 
 /**
- * One HTTP request; resolves (never rejects) to {status, text, t0, t1, ms, error?}.
- * status 0 means the request failed at the socket level.
+ * One HTTP request; resolves (never rejects) to {status, text, t0, t1, ms, headers, error?}.
+ * status 0 means the request failed at the socket level; `headers` are the answer's ({} if none came).
  * @param {string} url
  * @param {{method?: string, headers?: Record<string,string>, body?: unknown, agent?: http.Agent, timeoutMs?: number}} [opts]
  */
@@ -33,11 +33,14 @@ export function request(url, { method = "GET", headers = {}, body, agent, timeou
   }
   return new Promise((resolve) => {
     const t0 = now();
+    /** @type {http.IncomingHttpHeaders} */
+    let answerHeaders = {};
     const done = (status, text, error) => {
       const t1 = now();
-      resolve({ status, text, t0, t1, ms: t1 - t0, error });
+      resolve({ status, text, t0, t1, ms: t1 - t0, headers: answerHeaders, error });
     };
     const req = http.request(url, { method, headers: h, agent, timeout: timeoutMs }, (res) => {
+      answerHeaders = res.headers;
       const chunks = [];
       res.on("data", (c) => chunks.push(c));
       res.on("end", () => done(res.statusCode ?? 0, Buffer.concat(chunks).toString("utf8")));
