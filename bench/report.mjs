@@ -116,6 +116,119 @@ export function tableRows(r) {
   return rows;
 }
 
+// ---------------------------------------------------------------------------
+// The shard comparison (bench/shards.mjs)
+
+/** Columns of the shard table: key, heading. */
+const SHARD_COLUMNS = [
+  ["shards", "shards"],
+  ["ceiling", "ceiling req/s"],
+  ["dps", "deliveries/s"],
+  ["ratio", "× ceiling"],
+  ["shard", "shard"],
+  ["accounts", "accounts (sending)"],
+  ["events", "events Δ"],
+  ["attempts", "attempts Δ"],
+  ["queries", "D1 queries Δ"],
+  ["written", "D1 rows written Δ"],
+  ["control", "control D1 queries Δ"],
+];
+
+const int = (v) => (v === null || v === undefined || Number.isNaN(v) ? "n/a" : String(Math.round(v)));
+
+/**
+ * Rows of the shard table, one per shard of each run (the run's own figures on its first row),
+ * and a Σ row under runs with more than one shard.
+ * @param {{runs: any[]}} shards results.shards
+ */
+export function shardTableRows(shards) {
+  const rows = [];
+  for (const run of shards?.runs ?? []) {
+    const e = run.e2e;
+    const ceiling = run.ceiling?.rps ?? null;
+    const head = {
+      shards: run.reported_shards !== null && run.reported_shards !== undefined && run.reported_shards !== run.shards ? `${run.shards} (service: ${run.reported_shards})` : String(run.shards),
+      ceiling: int(ceiling),
+      dps: int(e?.sustained_dps),
+      ratio: ceiling && e ? fmt(e.sustained_dps / ceiling, 2) : "n/a",
+      control: int(run.control?.d1_queries),
+    };
+    const blank = { shards: "", ceiling: "", dps: "", ratio: "", control: "" };
+    if (!run.per_shard?.length) {
+      rows.push({ ...head, shard: `n/a (${run.shards_route ?? "no shard figures"})`, accounts: "", events: "", attempts: "", queries: "", written: "" });
+      continue;
+    }
+    const line = (s) => ({
+      accounts: `${int(s.accounts)} (${s.sending})`,
+      events: int(s.events),
+      attempts: int(s.delivery_attempts),
+      queries: int(s.d1_queries),
+      written: int(s.d1_rows_written),
+    });
+    run.per_shard.forEach((s, i) => rows.push({ ...(i === 0 ? head : blank), shard: `#${s.index}`, ...line(s) }));
+    if (run.per_shard.length > 1) {
+      const sum = (k) => (run.per_shard.some((s) => s[k] === null || s[k] === undefined) ? null : run.per_shard.reduce((a, s) => a + s[k], 0));
+      const total = { index: "Σ", accounts: sum("accounts"), sending: sum("sending"), events: sum("events"), delivery_attempts: sum("delivery_attempts"), d1_queries: sum("d1_queries"), d1_rows_written: sum("d1_rows_written") };
+      rows.push({ ...blank, shard: "Σ", ...line(total) });
+    }
+  }
+  return rows;
+}
+
+/** One line per run under the shard table: the load, what was received, placement, CPU. */
+function shardNotes(shards) {
+  return (shards?.runs ?? []).map((run) => {
+    const e = run.e2e;
+    const notes = [`**SHARDS=${run.shards}:**`];
+    if (run.reported_shards === null || run.reported_shards === undefined) notes.push(`no shard figures (${run.shards_route});`);
+    else if (run.reported_shards !== run.shards) notes.push(`**the service reports ${run.reported_shards} shard(s)**, so SHARDS was not honoured;`);
+    notes.push(`up in ${fmt(run.startup_s, 1)} s;`);
+    if (run.reported_shards > 1) notes.push(`${run.accounts_created} accounts made to place ${run.sending_accounts.length} ${run.placement_even ? "evenly" : "(**not evenly**: the placement tries ran out)"};`);
+    if (e) {
+      notes.push(
+        `${fmt(e.duration_s, 1)} s of load, ${e.events_accepted} events accepted (${fmt(e.events_per_s, 0)}/s), ${e.deliveries_received}/${e.deliveries_expected} deliveries received` +
+          `${e.duplicates ? `, ${e.duplicates} duplicates` : ""}, ${fmt(e.overall_dps, 0)}/s overall, latency p50 ${ms(e.latency_ms.p50)}, p99 ${ms(e.latency_ms.p99)};`,
+      );
+      if (e.cost?.usdPerMillion !== null && e.cost?.usdPerMillion !== undefined) notes.push(`$${fmt(e.cost.usdPerMillion, 2)} per million deliveries;`);
+    }
+    if (run.cpu) notes.push(`CPU while sending and draining: ${fmt(run.cpu.machine_busy * 100, 0)} % of the cores busy, service ${fmt(run.cpu.service * 100, 0)} %;`);
+    const events = run.per_shard?.reduce((a, s) => a + (s.events ?? 0), 0);
+    if (e && run.per_shard && events !== e.events_accepted) notes.push(`the shards count ${events} new events, the load had ${e.events_accepted} accepted;`);
+    return `- ${notes.join(" ").replace(/;$/, ".")}`;
+  });
+}
+
+/** The shard comparison as markdown: table, notes, how it was measured. */
+export function shardSection(shards) {
+  const c = shards.config;
+  const rows = shardTableRows(shards);
+  const table = rows.length
+    ? [
+        `| ${SHARD_COLUMNS.map(([, h]) => h).join(" | ")} |`,
+        `|${SHARD_COLUMNS.map(() => "---").join("|")}|`,
+        ...rows.map((r) => `| ${SHARD_COLUMNS.map(([k]) => mdEscape(r[k])).join(" | ")} |`),
+      ].join("\n")
+    : "_No shard run finished._";
+  return `## Shards
+
+${table}
+
+${shardNotes(shards).join("\n")}
+
+- **How:** per SHARDS value (${c.counts.join(", ")}) a fresh service (\`SHARDS=N npm start\` on a new state directory), ${c.accounts} accounts spread evenly over its shards (made one by one until each shard has its share, each one's shard read from \`GET /v1/admin/shards\`; the extras stay idle: *accounts* counts every account placed on the shard, *(sending)* those under load), each with ${c.fanOut} webhooks to the receiver. Then the ceiling (closed loop, ${c.ceilingConcurrency} connections, \`GET /health\`, ${c.ceilingMs / 1000} s after a 0.5 s warm-up), a settled scrape, and straight away the fan-out ${c.fanOut} saturation load of the main run: ${c.senders} closed-loop senders (spread over the accounts) for ${c.durationMs / 1000} s, held back while more than ${c.window} deliveries are outstanding. *deliveries/s* is the steady rate as in the main table, *× ceiling* over this run's own ceiling.
+- **Per shard:** row counts and D1 counters from \`GET /v1/admin/shards\`, after − before the load, both read once the usage counters were flushed (\`USAGE_FLUSH_SECONDS\` = ${c.usageFlushSeconds} s, the same settle as the cost scrape), so they include the settle scrapes' own queries. *D1 queries* are statements run; *rows written* what D1 bills. Control = the configuration database (accounts, keys, webhooks).
+`;
+}
+
+/** The shard table for the terminal. */
+export function shardTextTable(shards) {
+  const rows = shardTableRows(shards);
+  if (!rows.length) return "shards: no run finished";
+  const width = SHARD_COLUMNS.map(([k, h]) => Math.max(h.length, ...rows.map((r) => String(r[k]).length)));
+  const line = (cells) => cells.map((v, i) => String(v).padEnd(width[i])).join("  ").trimEnd();
+  return [line(SHARD_COLUMNS.map(([, h]) => h)), line(width.map((w) => "-".repeat(w))), ...rows.map((r) => line(SHARD_COLUMNS.map(([k]) => r[k])))].join("\n");
+}
+
 /** Plain-text table for the terminal. */
 export function textTable(rows) {
   const cols = ["metric", "value", "target", "ratio", "verdict"];
@@ -157,10 +270,13 @@ function costTable(r) {
 /** The markdown report. */
 export function markdownReport(r, rows, svgName) {
   const m = r.machine;
+  const main = r.parts?.main !== false;
+  const shards = r.shards ? `\n${shardSection(r.shards)}` : "";
   const prices = Object.entries(PRICES)
     .map(([op, p]) => `| \`${op}\` | ${p.label} | ${p.usdPerMillion ? `$${p.usdPerMillion.toFixed(p.usdPerMillion < 0.01 ? 3 : 2)} per million` : "not counted"} |`)
     .join("\n");
-  return `# Rubric Webhooks benchmark (${r.quick ? "--quick" : "full"} run)
+  const title = `# Rubric Webhooks benchmark (${r.quick ? "--quick" : "full"} run${main ? "" : ", shard comparison only"})`;
+  const intro = `${title}
 
 ${r.date} · commit \`${m.git_commit}\`${m.git_dirty ? " + uncommitted changes" : ""} · ${m.cpu_count} × ${m.cpu_model} · ${fmt(m.total_memory_gb, 1)} GB · Node ${m.node} · wrangler ${m.wrangler} · wall clock ${fmt(r.wall_clock_s, 0)} s
 
@@ -172,7 +288,9 @@ ${m.cpu_busy_before_start === null || m.cpu_busy_before_start === undefined ? "n
   }${r.error ? `\n\n**The run broke:** \`${r.error}\`` : ""}${
     r.src_changed_during_run?.length ? `\n\n**Warning:** src/ changed during the run, so wrangler dev reloaded and the numbers may be disturbed: ${r.src_changed_during_run.map((f) => `\`${f}\``).join(", ")}.` : ""
   }
-
+`;
+  if (!main) return `${intro}${shards}\n![throughput and latency](${svgName})\n`;
+  return `${intro}
 ${markdownTable(rows)}
 
 ![throughput and latency](${svgName})
@@ -199,7 +317,7 @@ ${prices}
 ## Cost breakdown
 
 ${costTable(r)}
-`;
+${shards}`;
 }
 
 /** Writes <name>.json, <name>.md and <name>.svg into `outDir` (each via a temp file, then renamed). */
@@ -212,8 +330,10 @@ export function writeOutputs(outDir, results, name = "latest") {
     renameSync(`${file}.tmp`, file);
     return file;
   };
-  put(`${name}.svg`, renderSvg(results));
-  put(`${name}.json`, `${JSON.stringify({ ...results, table: rows }, null, 2)}\n`);
+  // Without the main part the chart shows the shard runs instead.
+  const chart = results.e2e?.length || !results.shards?.runs?.length ? results : { ...results, e2e: results.shards.runs.filter((s) => s.e2e).map((s) => ({ ...s.e2e, legend: `SHARDS=${s.shards}, fan-out ${s.e2e.fan_out}` })) };
+  put(`${name}.svg`, renderSvg(chart));
+  put(`${name}.json`, `${JSON.stringify({ ...results, table: rows, ...(results.shards ? { shard_table: shardTableRows(results.shards) } : {}) }, null, 2)}\n`);
   put(`${name}.md`, markdownReport(results, rows, `${name}.svg`));
   return rows;
 }

@@ -1,10 +1,15 @@
 #!/usr/bin/env node
 // `npm run bench`: one run that starts Rubric Webhooks with fresh state, measures
 // the request ceiling, ingest latency, end-to-end delivery at fan-out 1/10/50 and
-// the billable operations per delivery, then prints a table and writes
+// the billable operations per delivery; then the shard comparison (bench/shards.mjs:
+// the fan-out 10 load over 8 accounts on a fresh service with SHARDS=1, 2 and 4,
+// each with its own ceiling); then prints the tables and writes
 // <out>/latest.{json,md,svg}.
 //
-//   node bench/run.mjs [--quick] [--out bench/results]
+//   node bench/run.mjs [--quick] [--only main|shards] [--shards 1,2,4] [--out bench/results]
+//
+// --quick shortens every phase and runs the shard part with SHARDS=4 only (unless
+// --shards says otherwise); --only runs one of the two parts.
 //
 // Exits non-zero only if the run itself broke (service or receiver failure),
 // never because a target was missed. The service is always stopped and its
@@ -16,27 +21,48 @@ import path from "node:path";
 import { devVar, ROOT } from "../test/e2e/support/service.mjs";
 import { now } from "./load.mjs";
 import { startReceiver } from "./receiver.mjs";
-import { textTable, writeOutputs } from "./report.mjs";
+import { shardTextTable, textTable, writeOutputs } from "./report.mjs";
 import { batchIngest, createAccount, createWebhooks, doFetchCeiling, drain, endToEnd, healthCeiling, ingestClosedLoop, ingestLatency, settledScrape } from "./scenarios.mjs";
 import { costBetween, opsBetween } from "./cost.mjs";
 import { createService } from "./service.mjs";
 import { cpuAccount, cpuBusy } from "./cpu.mjs";
+import { shardComparison } from "./shards.mjs";
 
 const pct = (v) => `${Math.round(v * 100)} %`;
 
 const args = process.argv.slice(2);
 if (args.includes("-h") || args.includes("--help")) {
-  console.log("Usage: node bench/run.mjs [--quick] [--out DIR]   (default DIR: bench/results)");
+  console.log(
+    "Usage: node bench/run.mjs [--quick] [--only main|shards] [--shards LIST] [--out DIR]\n" +
+      "  --only main     the ceilings, ingest, fan-out 1/10/50 and cost (no shard comparison)\n" +
+      "  --only shards   the shard comparison alone\n" +
+      "  --shards LIST   SHARDS values to compare, e.g. 1,2,4 (default 1,2,4; --quick: 4)\n" +
+      "  --out DIR       where latest.{json,md,svg} go (default bench/results)",
+  );
   process.exit(0);
 }
-const quick = args.includes("--quick");
-const outIdx = args.findIndex((a) => a === "--out" || a.startsWith("--out="));
-const outArg = outIdx < 0 ? path.join(ROOT, "bench", "results") : args[outIdx].includes("=") ? args[outIdx].slice(6) : args[outIdx + 1];
-if (!outArg) {
-  console.error("--out needs a directory");
+const usage = (msg) => {
+  console.error(`${msg} (see --help)`);
   process.exit(2);
+};
+/** The value of `--name VALUE` or `--name=VALUE`, or undefined; exits when the value is missing. */
+function option(name) {
+  const i = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
+  if (i < 0) return undefined;
+  const value = args[i].includes("=") ? args[i].slice(name.length + 1) : args[i + 1];
+  if (!value || value.startsWith("--")) usage(`${name} needs a value`);
+  return value;
 }
-const outDir = path.resolve(outArg);
+const quick = args.includes("--quick");
+const outDir = path.resolve(option("--out") ?? path.join(ROOT, "bench", "results"));
+const only = option("--only");
+if (only !== undefined && only !== "main" && only !== "shards") usage(`--only is main or shards, not '${only}'`);
+const shardsArg = option("--shards");
+const shardCounts = shardsArg === undefined ? (quick ? [4] : [1, 2, 4]) : shardsArg.split(",").map((v) => Number(v.trim()));
+// wrangler.toml binds DB_SHARD_0..3.
+if (!shardCounts.length || shardCounts.some((n) => !Number.isInteger(n) || n < 1 || n > 4)) usage(`--shards takes whole numbers from 1 to 4, e.g. 1,2,4 (not '${shardsArg}')`);
+/** Which parts run. */
+const parts = { main: only !== "shards", shards: only !== "main" };
 
 /** Durations and sizes. The budgets (5 min full, 60 s quick, start-up included) bound every wait. */
 const CONFIG = {
@@ -71,6 +97,27 @@ const CONFIG = {
   // During this fan-out's burst, ingest is measured from another account: paced, then closed-loop.
   burstFanOut: 10,
   burstIngestClients: 8,
+};
+
+/**
+ * The shard comparison: the fan-out 10 saturation scenario's shape (fan-out, senders, window,
+ * length, ceiling) from `accounts` accounts spread evenly over the shards, once per SHARDS value,
+ * each on a fresh service. Its own budget (start-ups included), shared evenly by the runs.
+ */
+const SHARD_CONFIG = {
+  counts: shardCounts,
+  budgetMs: (quick ? 40_000 : 85_000) * shardCounts.length,
+  accounts: 8,
+  // Accounts are placed by the service's hash of their id: made until each shard has its share.
+  placementTries: 64,
+  fanOut: CONFIG.burstFanOut,
+  senders: CONFIG.senders,
+  window: Math.min(CONFIG.windowMax, CONFIG.windowPerEndpoint * CONFIG.burstFanOut),
+  durationMs: CONFIG.e2eMs,
+  drainMs: CONFIG.drainMs,
+  ceilingMs: CONFIG.ceilingMs,
+  ceilingConcurrency: CONFIG.ceilingConcurrency,
+  usageFlushSeconds: CONFIG.usageFlushSeconds,
 };
 
 /**
@@ -169,21 +216,45 @@ function srcChangedSince(sinceMs) {
 const startedAtMs = Date.now();
 
 /** @type {any} */
-const results = { quick, date: new Date().toISOString(), config: CONFIG, machine: machineInfo(), ceiling: {}, ingest: {}, e2e: [] };
+const results = { quick, parts, date: new Date().toISOString(), config: CONFIG, machine: machineInfo(), ceiling: {}, ingest: {}, e2e: [] };
+
+/**
+ * Stops the service running (if any) and starts a fresh one (new state directory, new port)
+ * with `env` added to start.mjs's environment; it becomes the one cleanup() stops.
+ * @param {{env?: Record<string, string>}} [opts]
+ */
+async function launch({ env = {} } = {}) {
+  await service?.stop();
+  const vars = { SWEEP_AFTER_SECONDS: "30", USAGE_FLUSH_SECONDS: String(CONFIG.usageFlushSeconds) };
+  const s = createService({ vars, env, logLevel: "warn" });
+  service = s;
+  await s.start();
+  // Read after start: start.mjs writes .dev.vars on a first run.
+  const ctx = { baseUrl: s.baseUrl, adminToken: devVar("ADMIN_TOKEN"), receiver, log, remainingMs, requestTimeoutMs: quick ? 5_000 : 10_000 };
+  return { service: s, ctx };
+}
 
 async function main() {
   results.machine.cpu_busy_before_start = await cpuBusy(500);
   receiver = await startReceiver();
   log(`receiver on ${receiver.url}`);
-  const vars = { SWEEP_AFTER_SECONDS: "30", USAGE_FLUSH_SECONDS: String(CONFIG.usageFlushSeconds) };
-  service = createService({ vars, logLevel: "warn" });
+  if (parts.main) await mainPart();
+  if (parts.shards) {
+    await service?.stop();
+    log(`shards: SHARDS=${SHARD_CONFIG.counts.join(", ")}, a fresh service each`);
+    results.shards = { config: SHARD_CONFIG, runs: [] };
+    await shardComparison({ cfg: SHARD_CONFIG, into: results.shards, launch, stop: async () => service?.stop(), log });
+  }
+  if (receiver.errors.length) throw new Error(`receiver errors: ${receiver.errors.map((e) => e.message).join("; ")}`);
+}
+
+/** The ceilings, ingest, the fan-out scenarios and their cost, on one service. */
+async function mainPart() {
   const t0 = now();
-  await service.start();
+  const { service, ctx } = await launch();
   results.startup_s = (now() - t0) / 1000;
   log(`service on ${service.baseUrl} (state ${service.stateDir}), up in ${results.startup_s.toFixed(1)} s`);
   const cpu = cpuAccount(/** @type {number} */ (service.pid()));
-  // Read after start: start.mjs writes .dev.vars on a first run.
-  const ctx = { baseUrl: service.baseUrl, adminToken: devVar("ADMIN_TOKEN"), receiver, log, remainingMs, requestTimeoutMs: quick ? 5_000 : 10_000 };
   const flushMs = CONFIG.usageFlushSeconds * 1000;
   /** Between phases: a service that died (or stopped answering) breaks the run instead of yielding zeros. */
   const alive = () => {
@@ -290,7 +361,6 @@ async function main() {
   alive();
   results.cpu = cpu.stop();
   if (results.cpu) log(`CPU over the run: ${pct(results.cpu.machine_busy)} busy = service ${pct(results.cpu.service)} + bench ${pct(results.cpu.bench)} + other processes ${pct(results.cpu.other)}`);
-  if (receiver.errors.length) throw new Error(`receiver errors: ${receiver.errors.map((e) => e.message).join("; ")}`);
 }
 
 let exitCode = 0;
@@ -318,7 +388,8 @@ if (results.src_changed_during_run.length) {
 }
 // A broken run writes failed.{json,md,svg} and leaves the last good latest.* alone.
 const rows = writeOutputs(outDir, results, exitCode ? "failed" : "latest");
-console.log(`\n${textTable(rows)}\n`);
+if (rows.length) console.log(`\n${textTable(rows)}\n`);
+if (results.shards) console.log(`\n${shardTextTable(results.shards)}\n`);
 if (results.src_changed_during_run.length) console.log("NOTE: src/ changed during this run (wrangler dev reloaded): numbers may be disturbed; rerun.");
 console.log(`wall clock ${results.wall_clock_s.toFixed(1)} s; wrote ${path.relative(process.cwd(), outDir) || "."}/${exitCode ? "failed" : "latest"}.{json,md,svg}`);
 process.exit(exitCode);

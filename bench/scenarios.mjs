@@ -285,9 +285,14 @@ export async function drain(counter, expected, maxMs) {
  * received. The window keeps the pipeline saturated while bounding the backlog,
  * so the drain is short and one scenario's leftovers do not slow the next.
  * @param {Ctx} ctx
- * @param {{label: string, apiKey: string, fanOut: number, durationMs: number, drainMs: number, flushMs: number,
+ *
+ * `apiKeys` spreads the load over several accounts (their webhooks all named `<label>-…`):
+ * closed-loop sender w sends with apiKeys[w mod n], the open loop's event i with apiKeys[i mod n].
+ * `afterDrain` runs once the backlog has drained (or the drain was cut short), before the settle.
+ * @param {Ctx} ctx
+ * @param {{label: string, apiKey: string, apiKeys?: string[], fanOut: number, durationMs: number, drainMs: number, flushMs: number,
  *   before: {ops: Record<string, number>, succeeded: number} | null,
- *   open?: {rate: number}, closed?: {senders: number, window: number}}} spec
+ *   open?: {rate: number}, closed?: {senders: number, window: number}, afterDrain?: () => void}} spec
  */
 export async function endToEnd(ctx, spec) {
   const { label, fanOut, durationMs, apiKey, before } = spec;
@@ -313,10 +318,12 @@ export async function endToEnd(ctx, spec) {
   let refused = 0;
   const statuses = {};
   const agent = keepAliveAgent(spec.closed ? spec.closed.senders : 256);
-  const headers = { authorization: `Bearer ${apiKey}` };
+  const keyHeaders = (spec.apiKeys?.length ? spec.apiKeys : [apiKey]).map((k) => ({ authorization: `Bearer ${k}` }));
   let seq = 0;
-  const sendOne = async () => {
+  /** @param {number} [k] which of the accounts sends (round robin over apiKeys) */
+  const sendOne = async (k = 0) => {
     inflight++;
+    const headers = keyHeaders[k % keyHeaders.length];
     const r = await request(`${ctx.baseUrl}/v1/events`, { method: "POST", headers, body: eventBody(seq++), agent, timeoutMs: ctx.requestTimeoutMs });
     inflight--;
     statuses[r.status] = (statuses[r.status] ?? 0) + 1;
@@ -337,7 +344,7 @@ export async function endToEnd(ctx, spec) {
     const { senders, window } = spec.closed;
     const end = sendStart + durationMs;
     let gated = 0;
-    const worker = async () => {
+    const worker = async (w) => {
       while (now() < end) {
         // Hold back while the backlog (in flight + accepted − received) is over the window.
         while ((inflight + accepted) * fanOut - received + fanOut > window && now() < end) {
@@ -348,10 +355,10 @@ export async function endToEnd(ctx, spec) {
           });
         }
         if (now() >= end) break;
-        await sendOne();
+        await sendOne(w);
       }
     };
-    await Promise.all(Array.from({ length: senders }, worker));
+    await Promise.all(Array.from({ length: senders }, (_, w) => worker(w)));
     loadInfo = { mode: "closed", senders, window, gated_waits: gated };
   }
   const sendEnd = now();
@@ -359,6 +366,7 @@ export async function endToEnd(ctx, spec) {
 
   const expected = accepted * fanOut;
   const drainWaitedMs = await drain(() => received, expected, Math.max(1_000, Math.min(spec.drainMs, ctx.remainingMs() - 5_000)));
+  spec.afterDrain?.();
   const quietSince = now();
   const settled = before ? await settledScrape(ctx, { quietSince, flushMs: spec.flushMs, before, expectSucceeded: () => Math.min(received, expected) }) : null;
   const after = settled?.counters ?? null;

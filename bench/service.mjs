@@ -63,9 +63,10 @@ const groupAlive = (g) => {
  * A handle on the service with a fresh (mkdtemp) state directory; `start()` resolves once
  * start.mjs printed RUBRIC_BASE_URL / RUBRIC_API_KEY.
  * `service.stop()` is safe to call at any time, more than once, also while starting.
- * @param {{vars?: Record<string,string>, logLevel?: string, timeoutMs?: number}} [opts]
+ * `env` is added to start.mjs's environment (e.g. SHARDS, which start.mjs turns into `--var SHARDS:N`).
+ * @param {{vars?: Record<string,string>, env?: Record<string,string>, logLevel?: string, timeoutMs?: number}} [opts]
  */
-export function createService({ vars = {}, logLevel = "warn", timeoutMs = 90_000 } = {}) {
+export function createService({ vars = {}, env = {}, logLevel = "warn", timeoutMs = 90_000 } = {}) {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), "rubric-bench-"));
   /** @type {import("node:child_process").ChildProcess | null} */
   let child = null;
@@ -89,7 +90,7 @@ export function createService({ vars = {}, logLevel = "warn", timeoutMs = 90_000
       const varArgs = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
       child = spawn(process.execPath, [START, "--persist-to", stateDir, "--port", String(this.port), "--", ...varArgs], {
         cwd: ROOT,
-        env: { ...process.env, LOG_LEVEL: logLevel, PORT: String(this.port) },
+        env: { ...process.env, ...env, LOG_LEVEL: logLevel, PORT: String(this.port) },
         // Its own process group, so stop() reaches start.mjs without signalling this process.
         detached: true,
         stdio: ["ignore", "pipe", "pipe"],
