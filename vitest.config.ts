@@ -27,6 +27,8 @@ export default defineConfig({
           SWEEP_INTERVAL_SECONDS: "3600",
           USAGE_FLUSH_SECONDS: "0",
           API_RATE_LIMIT: "200",
+          // `SHARDS=4 npm test` runs the suite over four shard databases (wrangler.toml binds four).
+          SHARDS: process.env.SHARDS ?? "1",
         },
       },
     })),

@@ -16,7 +16,8 @@
 // 6. prints RUBRIC_BASE_URL=… and RUBRIC_API_KEY=…, then passes wrangler's output through
 //    until Ctrl-C / SIGTERM / SIGHUP, which stop wrangler and its workerd children.
 //
-// Environment: PORT (default 8787), LOG_LEVEL (wrangler's --log-level; its default otherwise).
+// Environment: PORT (default 8787), LOG_LEVEL (wrangler's --log-level; its default otherwise),
+// SHARDS (how many shard databases to use, 1–4; passed on as `--var SHARDS:N`).
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -184,22 +185,38 @@ const tellWatchdog = (child) => child.pid && watchdog?.stdin.writable && watchdo
 // 3. D1 migrations (idempotent: applied ones are skipped).
 const childEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 
-let migrating = null;
+const migrating = new Set();
 
-function applyMigrations() {
+// The control database and every shard in use (SHARDS, as wrangler dev will see it).
+const shardVar = opts.forward.find((a, i) => opts.forward[i - 1] === "--var" && a.startsWith("SHARDS:"));
+const shards = Number(shardVar?.slice("SHARDS:".length) ?? process.env.SHARDS ?? 1);
+if (!Number.isInteger(shards) || shards < 1 || shards > 4) {
+  fail(`SHARDS must be 1 to 4 (wrangler.toml binds DB_SHARD_0 to DB_SHARD_3; bind more to go further), not ${shards}`);
+}
+const DATABASES = ["DB", ...Array.from({ length: shards }, (_, i) => `DB_SHARD_${i}`)];
+
+function applyMigrationsTo(binding) {
   return new Promise((resolve, reject) => {
-    const child = (migrating = spawn(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", ...persistArgs], {
+    const child = spawn(WRANGLER, ["d1", "migrations", "apply", binding, "--local", ...persistArgs], {
       cwd: ROOT,
       // CI=true: answer wrangler's confirmation prompt without a terminal.
       env: { ...childEnv, CI: "true" },
-      stdio: ["ignore", "inherit", "inherit"],
-    }));
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    migrating.add(child);
     tellWatchdog(child);
     child.on("error", reject);
-    child.on("exit", (code, signal) =>
-      code === 0 ? resolve() : reject(new Error(`wrangler d1 migrations apply failed (${signal ?? `exit code ${code}`})`)),
-    );
+    child.on("exit", (code, signal) => {
+      migrating.delete(child);
+      code === 0 ? resolve() : reject(new Error(`wrangler d1 migrations apply ${binding} failed (${signal ?? `exit code ${code}`})`));
+    });
   });
+}
+
+/** Every database gets the same migrations, all at once (each is its own SQLite file locally). */
+async function applyMigrations() {
+  await Promise.all(DATABASES.map(applyMigrationsTo));
+  log(`migrations applied to ${DATABASES.join(", ")}`);
 }
 
 function portIsFree() {
@@ -230,6 +247,7 @@ function startWrangler() {
   // wrangler-dev.mjs is `wrangler dev` without the inspector proxy (see there why).
   const args = [WRANGLER_DEV, "--ip", HOST, "--port", String(port), ...persistArgs];
   if (process.env.LOG_LEVEL) args.push("--log-level", process.env.LOG_LEVEL);
+  if (!shardVar && process.env.SHARDS) args.push("--var", `SHARDS:${shards}`);
   args.push(...opts.forward);
   wrangler = spawn(process.execPath, args, { cwd: ROOT, env: childEnv, detached: true, stdio: ["ignore", "inherit", "inherit"] });
   tellWatchdog(wrangler);
@@ -253,7 +271,7 @@ function startWrangler() {
 async function stop(signal) {
   if (stopping) return;
   stopping = true;
-  if (migrating && migrating.exitCode === null) migrating.kill(signal);
+  for (const child of migrating) if (child.exitCode === null) child.kill(signal);
   if (wrangler && wrangler.exitCode === null && wrangler.signalCode === null) {
     killGroup(signal);
     const timer = setTimeout(() => killGroup("SIGKILL"), STOP_GRACE_MS);

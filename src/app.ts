@@ -11,6 +11,7 @@ import { bodyLimits, headerLimits, jsonBodies, urlLimit } from "./middleware/lim
 import { requestContext } from "./middleware/request-context";
 import { accountsRouter } from "./routes/accounts";
 import { adminHealthRouter } from "./routes/admin-health";
+import { adminShardsRouter } from "./routes/admin-shards";
 import { apiKeysRouter } from "./routes/api-keys";
 import { deliveriesRouter } from "./routes/deliveries";
 import { docsRouter } from "./routes/docs";
@@ -68,6 +69,7 @@ export function createApp() {
   app.route("/v1/metrics", metricsRouter);
   app.route("/v1/admin/probe", probeRouter);
   app.route("/v1/admin/health", adminHealthRouter);
+  app.route("/v1/admin/shards", adminShardsRouter);
   app.route("/metrics", prometheusRouter);
   // Last: /openapi.json and /docs describe every route mounted above.
   app.route("/", docsRouter(app));

@@ -4,7 +4,8 @@
  */
 import { createApp } from "./app";
 import { handleQueueBatch } from "./dispatch/fan-out";
-import { armSweeper, armSweeperOnce } from "./dispatch/outbox-sweeper";
+import { shardIndexes } from "./db/shards";
+import { armSweeper, armSweeperOnce, sweeperOf } from "./dispatch/outbox-sweeper";
 
 export { EndpointDispatcher } from "./dispatch/endpoint-dispatcher";
 export { OutboxSweeper } from "./dispatch/outbox-sweeper";
@@ -23,7 +24,6 @@ export default {
   },
   async scheduled(_controller, env, ctx) {
     // Production's safety net beside the sweeper's own alarm (which also re-arms here if it was ever lost).
-    const sweeper = env.SWEEPER.get(env.SWEEPER.idFromName("outbox"));
-    ctx.waitUntil(Promise.all([sweeper.sweep(), armSweeper(env)]));
+    ctx.waitUntil(armSweeper(env).then(() => Promise.all(shardIndexes(env).map((shard) => sweeperOf(env, shard).sweep()))));
   },
 } satisfies ExportedHandler<Env>;

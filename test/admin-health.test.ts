@@ -11,14 +11,17 @@ import { idFloor } from "../src/lib/ids";
 import { pendingQuery } from "../src/metrics/pending";
 import { heldBacklog } from "./support/backlog";
 import { ADMIN, call, insertEvent, newAccount, newWebhook, plan, receiverEndpoint, waitForReceived } from "./support/helpers";
+import { records, recordsD1Of } from "./support/records";
 
 const health = () => call("GET", "/v1/admin/health", { headers: ADMIN });
-const mark = async () => (await env.DB.prepare("SELECT value FROM scan_marks WHERE name = 'pending_events'").first<{ value: string }>())?.value ?? null;
+/** The pending-events mark of the shard that holds `accountId`'s records. */
+const mark = async (accountId: string) =>
+  (await recordsD1Of(accountId).prepare("SELECT value FROM scan_marks WHERE name = 'pending_events'").first<{ value: string }>())?.value ?? null;
 const ago = (seconds: number) => Date.now() - seconds * 1000;
 
 // Each test starts with nothing pending (storage is shared by the tests of a file).
 beforeEach(async () => {
-  await env.DB.prepare("UPDATE events SET status = 'dead_lettered' WHERE status = 'pending'").run();
+  await records.prepare("UPDATE events SET status = 'dead_lettered' WHERE status = 'pending'").run();
 });
 
 describe("GET /v1/admin/health: who may call it", () => {
@@ -138,19 +141,19 @@ describe("GET /v1/admin/health: endpoints asleep", () => {
 
 describe("the pending-events scan", () => {
   it("keeps counting an event older than the mark's lag while the mark moves on, and never passes it", async () => {
-    await env.DB.prepare("DELETE FROM scan_marks").run();
+    await records.prepare("DELETE FROM scan_marks").run();
     const { id } = await newAccount("health-mark");
     const old = await insertEvent(id, { createdAt: ago(3600) });
     for (let i = 0; i < 2; i++) {
       const res = await health();
       expect(res.json.pending_events).toMatchObject({ count: 1, over_bound: 1 });
       expect(res.json.pending_events.oldest_age_seconds).toBeGreaterThanOrEqual(3600);
-      expect(await mark()).toBe(old);
+      expect(await mark(id)).toBe(old);
     }
-    await env.DB.prepare("UPDATE events SET status = 'dispatched' WHERE id = ?").bind(old).run();
+    await records.prepare("UPDATE events SET status = 'dispatched' WHERE id = ?").bind(old).run();
     expect((await health()).json.pending_events.count).toBe(0);
     // Nothing pending: the mark moves up to ten minutes behind now, no closer.
-    const moved = (await mark())!;
+    const moved = (await mark(id))!;
     expect(moved > old).toBe(true);
     expect(moved <= idFloor("evt", Date.now() - 10 * 60_000)).toBe(true);
     expect(moved >= idFloor("evt", Date.now() - 11 * 60_000)).toBe(true);
@@ -160,7 +163,7 @@ describe("the pending-events scan", () => {
   });
 
   it("reads each account's range of the events key, never the whole table", async () => {
-    const plan = await createDb(env.DB).all<{ detail: string }>(sql`EXPLAIN QUERY PLAN ${pendingQuery(Date.now())}`);
+    const plan = await createDb(env.DB_SHARD_0).all<{ detail: string }>(sql`EXPLAIN QUERY PLAN ${pendingQuery(Date.now(), ["acct_a", "acct_b"])}`);
     const details = plan.map((p) => p.detail);
     expect(details.some((d) => /SEARCH events USING PRIMARY KEY \(account_id=\? AND id>\?\)/.test(d)), details.join("\n")).toBe(true);
     expect(details.some((d) => /^SCAN events/.test(d)), details.join("\n")).toBe(false);

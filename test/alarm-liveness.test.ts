@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { alarmNeedsSetting, DEAD_ALARM_AFTER_MS } from "../src/dispatch/alarm-liveness";
 import { heldBacklog } from "./support/backlog";
 import { insertEvent, newAccount, received, waitFor, waitForReceived } from "./support/helpers";
+import { records, sweeperFor } from "./support/records";
 
 const HOUR = 3_600_000;
 
@@ -31,7 +32,7 @@ describe("alarm liveness", () => {
     const held = await heldBacklog("wake-all", 2, Date.now() + HOUR);
     const disabled = await heldBacklog("wake-disabled", 1, Date.now() + HOUR);
     await env.DB.prepare("UPDATE webhooks SET status = 'disabled' WHERE id = ?").bind(disabled.hook.id).run();
-    const sweeper = env.SWEEPER.get(env.SWEEPER.idFromName("outbox"));
+    const sweeper = await sweeperFor(held.account.id);
     const woken = await sweeper.wakeEndpoints();
     expect(woken.holding).toBeGreaterThanOrEqual(1);
     const got = await waitForReceived(held.ep.name, 2);
@@ -65,7 +66,7 @@ describe("alarm liveness", () => {
 
   it("only a sweep after a start wakes every endpoint object: one its alarm brought on time leaves them be", async () => {
     const t = await heldBacklog("wake-only-after-start", 2, Date.now() + HOUR);
-    const sweeper = env.SWEEPER.get(env.SWEEPER.idFromName("outbox-on-time"));
+    const sweeper = await sweeperFor(t.account.id, { name: "outbox-on-time" });
     // A new instance whose alarm came on time (the sweeper is evicted between sweeps): nothing was lost.
     await runInDurableObject(sweeper, (_o, state) => state.storage.setAlarm(Date.now() + HOUR));
     expect(await runDurableObjectAlarm(sweeper)).toBe(true); // run now, as if its time had come
@@ -83,9 +84,9 @@ describe("alarm liveness", () => {
 
   it("the first sweep after a start re-enqueues an event pending from before it whatever its back-off", async () => {
     const account = await newAccount();
-    const sweeper = env.SWEEPER.get(env.SWEEPER.idFromName("outbox-after-start"));
+    const sweeper = await sweeperFor(account.id, { name: "outbox-after-start" });
     const start = Date.now();
-    const setPending = (id: string) => env.DB.prepare("UPDATE events SET status = 'pending' WHERE id = ?").bind(id).run();
+    const setPending = (id: string) => records.prepare("UPDATE events SET status = 'pending' WHERE id = ?").bind(id).run();
     // Pending since before the start, re-enqueued once already (its back-off now runs 30 s).
     const backedOff = await insertEvent(account.id, { createdAt: start - 120_000, status: "pending" });
     expect(await sweeper.sweep(start)).toBe(1);

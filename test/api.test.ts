@@ -1,8 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ADMIN, call, newAccount, newWebhook, receiverEndpoint } from "./support/helpers";
+import { records } from "./support/records";
 
-const count = async (table: string) => (await env.DB.prepare(`SELECT count(*) AS n FROM ${table}`).first<{ n: number }>())!.n;
+const count = async (table: string) =>
+  table === "events" ? records.count("SELECT count(*) AS n FROM events") : (await env.DB.prepare(`SELECT count(*) AS n FROM ${table}`).first<{ n: number }>())!.n;
 
 const expectError = (res: Awaited<ReturnType<typeof call>>, status: number, code: string) => {
   expect(res.status).toBe(status);
@@ -193,7 +195,7 @@ describe("events", () => {
     });
     expect(res.status).toBe(202);
     expect(res.json).toMatchObject({ id: expect.stringMatching(/^evt_/), type: "evaluation.completed", data: { project_id: "patient-triage", x: 1 }, metadata: { m: "1" }, project_id: "patient-triage", severity: null });
-    const row = await env.DB.prepare("SELECT * FROM events WHERE id = ?").bind(res.json.id).first<any>();
+    const row = await records.prepare("SELECT * FROM events WHERE id = ?").bind(res.json.id).first<any>();
     expect(row).toMatchObject({ type: "evaluation.completed", project_id: "patient-triage", data: '{"project_id":"patient-triage","x":1}' });
   });
 

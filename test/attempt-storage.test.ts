@@ -13,6 +13,7 @@ import {
   UNSTORED_RESPONSE_HEADERS,
 } from "../src/lib/attempt-storage";
 import { call, newAccount, newWebhook, plan, receiverEndpoint, type Received, sendEvent, waitFor, waitForReceived } from "./support/helpers";
+import { records } from "./support/records";
 
 const FACTS: AttemptFacts = { eventId: "evt_1", eventType: "sample.scored", deliveryId: "dlv_1", attempt: 3, timestamp: 1_700_000_000 };
 const SIGS = { rubric: `sha256=${"ab".repeat(32)}`, standard: "v1,AAAA v1,BBBB" };
@@ -37,7 +38,7 @@ function expectSameHeaders(api: Record<string, string>, got: Received) {
 
 /** The stored `request_headers` text of one attempt. */
 const storedRequestHeaders = (deliveryId: string, attempt: number) =>
-  env.DB.prepare("SELECT request_headers FROM delivery_attempts WHERE delivery_id = ? AND attempt = ?").bind(deliveryId, attempt).first<string>("request_headers");
+  records.prepare("SELECT request_headers FROM delivery_attempts WHERE delivery_id = ? AND attempt = ?").bind(deliveryId, attempt).first<string>("request_headers");
 
 describe("request headers, stored compact", () => {
   it("round-trip through the template, extra headers and a rotation's signatures included", () => {
@@ -111,7 +112,7 @@ describe("request headers, stored compact", () => {
     const deliveryId = got!.headers["x-rubric-delivery-id"]!;
     const [fresh] = await attemptLog(key, deliveryId, 1);
     const whole = { ...fresh.request_headers, "X-Old": "kept" };
-    await env.DB.prepare("UPDATE delivery_attempts SET request_headers = ? WHERE delivery_id = ?").bind(JSON.stringify(whole), deliveryId).run();
+    await records.prepare("UPDATE delivery_attempts SET request_headers = ? WHERE delivery_id = ?").bind(JSON.stringify(whole), deliveryId).run();
     const [old] = await attemptLog(key, deliveryId, 1);
     expect(JSON.stringify(old.request_headers)).toBe(JSON.stringify(whole));
   });

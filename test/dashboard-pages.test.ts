@@ -1,5 +1,6 @@
 // Dashboard pages over the real API: delivery filters, cursor paging and "retry all failed since",
 // the edit form's inline API messages, the chat-format preview, event replay and deletion.
+import { recordsDbOf } from "./support/records";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../src/db/client";
@@ -19,7 +20,7 @@ describe("deliveries pages", () => {
     const a = await newAccount("dash-dlv");
     const ep = receiverEndpoint("dash-dlv");
     const hook = await newWebhook(a.key, { url: ep.url, retry_config: { max_retries: 0 } });
-    const db = createDb(env.DB);
+    const db = recordsDbOf(a.id);
     const now = Date.now();
     // 30 recent deliveries (every third failed, alerts on odd ones) and one failure three days old.
     const specs = Array.from({ length: 30 }, (_, i) => ({ at: now - (30 - i) * 60_000, failed: i % 3 === 0, type: i % 2 ? "alert.triggered" : "sample.scored" }));

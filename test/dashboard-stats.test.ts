@@ -1,5 +1,6 @@
 // The dashboard's 24 h aggregates, computed in the database: buckets, the window's edges, other
 // accounts left out, and percentiles that agree with the API's /stats.
+import { recordsDbOf } from "./support/records";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../src/db/client";
@@ -53,7 +54,7 @@ describe("dashboard aggregates", () => {
     const hook = await newWebhook(a.key, { url: receiverEndpoint().url });
     const other = await newWebhook(a.key, { url: receiverEndpoint().url });
     const now = Date.now();
-    const db = createDb(env.DB);
+    const db = recordsDbOf(a.id);
     // 100 attempts of 1..100 ms, one per event, spread over the last 100 minutes; the last ten failed.
     const rows = Array.from({ length: 100 }, (_, i) => attempt(a.id, hook.id, now - (100 - i) * 60_000 + 1, i >= 90 ? "failed" : "succeeded", i + 1));
     // D1 binds at most 100 values per statement: 8 rows of 11 at a time.

@@ -1,3 +1,4 @@
+import { sweeperFor } from "./support/records";
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -20,7 +21,7 @@ describe("dead letters", () => {
     const listed = (await call("GET", "/v1/events?status=dead_lettered", { key: account.key })).json.data;
     expect(listed.map((e: any) => [e.id, e.status])).toEqual([[eventId, "dead_lettered"]]);
     // The sweeper only looks at pending events.
-    expect(await env.SWEEPER.get(env.SWEEPER.idFromName("dlq-test")).sweep(Date.now() + 3_600_000)).toBe(0);
+    expect(await (await sweeperFor(account.id, { name: "dlq-test" })).sweep(Date.now() + 3_600_000)).toBe(0);
 
     const replay = await call("POST", `/v1/events/${eventId}/replay`, { key: account.key, body: {} });
     expect(replay.status).toBe(202);

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { deliveryId, idFloor } from "../src/lib/ids";
 import { call, insertEvent, newAccount, newWebhook, plan, receiverEndpoint, received, waitFor, waitForReceived } from "./support/helpers";
+import { records, sweeperFor } from "./support/records";
 
 
 describe("EndpointDispatcher", () => {
@@ -20,7 +21,7 @@ describe("EndpointDispatcher", () => {
     await stub.enqueue(events.map((e) => deliveryId(e, hook.id)));
     // enqueue returned while the first attempt (700 ms) was still in flight: nothing is recorded yet,
     // and all three deliveries are held durably in the object's queue.
-    const recorded = await env.DB.prepare("SELECT count(*) AS n FROM delivery_attempts WHERE webhook_id = ?").bind(hook.id).first<{ n: number }>();
+    const recorded = { n: await records.count("SELECT count(*) AS n FROM delivery_attempts WHERE webhook_id = ?", hook.id) };
     expect(recorded!.n).toBe(0);
     expect(await runInDurableObject(stub, (_o, state) => state.storage.sql.exec("SELECT (SELECT coalesce(sum(n), 0) FROM queue_batches) + (SELECT count(*) FROM queue_retries) AS n").one().n)).toBe(3);
 
@@ -42,7 +43,7 @@ describe("EndpointDispatcher", () => {
     await stub.enqueue(events.map((e) => deliveryId(e, hook.id)));
     expect(await received(ep.name)).toHaveLength(1);
     // Sent and answered, and in neither the object's queue nor D1 would be lost by a crash now.
-    const first = await env.DB.prepare("SELECT status FROM delivery_attempts WHERE delivery_id = ?").bind(deliveryId(events[0]!, hook.id)).all<{ status: string }>();
+    const first = await records.prepare("SELECT status FROM delivery_attempts WHERE delivery_id = ?").bind(deliveryId(events[0]!, hook.id)).all<{ status: string }>();
     expect(first.results).toEqual([{ status: "succeeded" }]);
     await waitForReceived(ep.name, 2);
   });
@@ -97,7 +98,7 @@ describe("EndpointDispatcher", () => {
 describe("OutboxSweeper watermark", () => {
   it("re-enqueues old pending events, then advances, staying 10 minutes behind now", async () => {
     const account = await newAccount();
-    const sweeper = env.SWEEPER.get(env.SWEEPER.idFromName("watermark-test"));
+    const sweeper = await sweeperFor(account.id, { name: "watermark-test" });
     const now = Date.now();
     const old = await insertEvent(account.id, { createdAt: now - 3_600_000, status: "pending" });
     await insertEvent(account.id, { createdAt: now - 3_500_000, status: "dispatched" });
@@ -105,7 +106,7 @@ describe("OutboxSweeper watermark", () => {
     const watermark = () => runInDurableObject(sweeper, (_o, state) => state.storage.get<string>("watermark"));
     // Held at the oldest event still pending.
     expect(await watermark()).toBe(old);
-    await env.DB.prepare("UPDATE events SET status = 'dispatched' WHERE id = ?").bind(old).run();
+    await records.prepare("UPDATE events SET status = 'dispatched' WHERE id = ?").bind(old).run();
     expect(await sweeper.sweep(now)).toBe(0);
     expect(await watermark()).toBe(idFloor("evt", now - 600_000));
     // A producer whose clock runs 5 minutes behind is still within reach.

@@ -1,8 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, newAccount, newWebhook, plan, receiverEndpoint, received, waitFor, waitForReceived } from "./support/helpers";
+import { records } from "./support/records";
 
-const count = async (sql: string, ...binds: unknown[]) => (await env.DB.prepare(sql).bind(...binds).first<{ n: number }>())!.n;
+const count = (sql: string, ...binds: unknown[]) => records.count(sql, ...binds);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("POST /v1/events/batch", () => {
@@ -74,7 +75,7 @@ describe("idempotency", () => {
   it("frees a key after 24 hours", async () => {
     const { key } = await newAccount();
     const first = await call("POST", "/v1/events", { key, body: { type: "sample.scored", data: {} }, headers: { "Idempotency-Key": "old" } });
-    await env.DB.prepare("UPDATE events SET created_at = created_at - 90000000 WHERE id = ?").bind(first.json.id).run();
+    await records.prepare("UPDATE events SET created_at = created_at - 90000000 WHERE id = ?").bind(first.json.id).run();
     const second = await call("POST", "/v1/events", { key, body: { type: "sample.scored", data: {} }, headers: { "Idempotency-Key": "old" } });
     expect(second.json.id).not.toBe(first.json.id);
   });

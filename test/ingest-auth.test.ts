@@ -1,11 +1,13 @@
-// Ingest checks the API key in the same D1 round trip as its write (routes/ingest-fast.ts):
-// every refusal must still be the auth middleware's answer, with nothing written.
+// Ingest checks the API key itself (routes/ingest-fast.ts: from the per-isolate key cache when
+// fresh, else the control database) before its one write: every refusal must still be the auth
+// middleware's answer, with nothing written.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ADMIN, call, newAccount } from "./support/helpers";
+import { records } from "./support/records";
 
 const eventCount = async (accountId: string) =>
-  (await env.DB.prepare("SELECT count(*) AS n FROM events WHERE account_id = ?").bind(accountId).first<{ n: number }>())!.n;
+  records.count("SELECT count(*) AS n FROM events WHERE account_id = ?", accountId);
 
 const keyWith = async (adminKey: string, scopes: string[]) =>
   (await call("POST", "/v1/api_keys", { key: adminKey, body: { name: scopes.join("+"), scopes, mode: "test" } })).json as { id: string; key: string };
@@ -20,7 +22,7 @@ describe("ingest's own key check", () => {
     for (const key of [producer.key, account.key]) {
       const res = await call("POST", "/v1/events", { key, body: one });
       expect(res.status).toBe(202);
-      const stored = await env.DB.prepare("SELECT account_id, status FROM events WHERE id = ?").bind(res.json.id).first();
+      const stored = await records.prepare("SELECT account_id, status FROM events WHERE id = ?").bind(res.json.id).first();
       expect(stored).toEqual({ account_id: account.id, status: "pending" });
     }
     expect((await call("POST", "/v1/events/batch", { key: producer.key, body: batch })).status).toBe(202);

@@ -3,9 +3,13 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { deliveryId } from "../src/lib/ids";
 import { call, insertEvent, newAccount, newWebhook, plan, receiverEndpoint, received, waitFor, waitForReceived } from "./support/helpers";
+import { records } from "./support/records";
+import { shardCount, shardOf } from "../src/db/shards";
+import { sweeperOf } from "../src/dispatch/outbox-sweeper";
 
-const sweeper = () => env.SWEEPER.get(env.SWEEPER.idFromName("outbox"));
-const status = async (eventId: string) => (await env.DB.prepare("SELECT status FROM events WHERE id = ?").bind(eventId).first<{ status: string }>())!.status;
+/** The sweeper of the account's shard (the real one, shared by the tests here). */
+const sweeper = (accountId: string) => sweeperOf(env, shardOf(accountId, shardCount(env)));
+const status = async (eventId: string) => (await records.prepare("SELECT status FROM events WHERE id = ?").bind(eventId).first<{ status: string }>())!.status;
 const eventIdsOf = (got: Array<{ headers: Record<string, string> }>) => got.map((g) => g.headers["x-rubric-event-id"]);
 const MINUTE = 60_000;
 
@@ -23,7 +27,7 @@ async function stuckBehindRetry(label: string) {
   await stub.enqueue(events.map((e) => deliveryId(e, hook.id)));
   await waitFor(async () => (await stub.stats()).backlog === 3, 5000, "three deliveries stored behind the retry");
   // Each test scans from its own start (the sweeper is shared and tests move its clock ahead).
-  await runInDurableObject(sweeper(), (_o, state) => state.storage.delete("retry_mark"));
+  await runInDurableObject(sweeper(account.id), (_o, state) => state.storage.delete("retry_mark"));
   return { account, ep, hook, events, stub };
 }
 
@@ -39,10 +43,10 @@ describe("deliveries an object lost", () => {
     });
     expect((await t.stub.stats()).backlog).toBe(0);
     // Not yet overdue: nothing to do.
-    expect(await sweeper().recoverLost(Date.now())).toBe(0);
-    await runInDurableObject(sweeper(), (_o, state) => state.storage.delete("retry_mark"));
+    expect(await sweeper(t.account.id).recoverLost(Date.now())).toBe(0);
+    await runInDurableObject(sweeper(t.account.id), (_o, state) => state.storage.delete("retry_mark"));
     // Fifteen minutes later the retry (due at 8–12 min) is overdue by more than LOST_AFTER_MS.
-    expect(await sweeper().recoverLost(Date.now() + 15 * MINUTE)).toBe(3);
+    expect(await sweeper(t.account.id).recoverLost(Date.now() + 15 * MINUTE)).toBe(3);
     const got = await waitForReceived(t.ep.name, 4);
     expect(eventIdsOf(got)).toEqual([t.events[0], t.events[0], t.events[1], t.events[2]]);
     expect(got.map((g) => g.answered)).toEqual([500, 200, 200, 200]);
@@ -51,13 +55,13 @@ describe("deliveries an object lost", () => {
       expect(d.json.status).toBe("succeeded");
     }
     // Found once: the next scan starts past them, and they are finished anyway.
-    await runInDurableObject(sweeper(), (_o, state) => state.storage.delete("retry_mark"));
-    expect(await sweeper().recoverLost(Date.now() + 15 * MINUTE)).toBe(0);
+    await runInDurableObject(sweeper(t.account.id), (_o, state) => state.storage.delete("retry_mark"));
+    expect(await sweeper(t.account.id).recoverLost(Date.now() + 15 * MINUTE)).toBe(0);
   });
 
   it("handing back a retry the object still holds sends nothing early and nothing twice", async () => {
     const t = await stuckBehindRetry("held");
-    expect(await sweeper().recoverLost(Date.now() + 15 * MINUTE)).toBe(3);
+    expect(await sweeper(t.account.id).recoverLost(Date.now() + 15 * MINUTE)).toBe(3);
     await new Promise((r) => setTimeout(r, 500));
     // The object still had all three: the retry keeps its time, the others keep waiting behind it.
     expect(await received(t.ep.name)).toHaveLength(1);
@@ -96,26 +100,26 @@ describe("the sweeper's back-off", () => {
     const account = await newAccount();
     const eventId = await insertEvent(account.id, { createdAt: Date.now() - MINUTE });
     const t0 = Date.now();
-    expect(await sweeper().sweep(t0)).toBe(1);
+    expect(await sweeper(account.id).sweep(t0)).toBe(1);
     await waitFor(async () => (await status(eventId)) === "dispatched", 5000, "the event to be fanned out");
     // As if its fan-out had failed again: still pending.
-    const reset = () => env.DB.prepare("UPDATE events SET status = 'pending' WHERE id = ?").bind(eventId).run();
+    const reset = () => records.prepare("UPDATE events SET status = 'pending' WHERE id = ?").bind(eventId).run();
     const backoff = () =>
-      runInDurableObject(sweeper(), (_o, state) =>
+      runInDurableObject(sweeper(account.id), (_o, state) =>
         state.storage.sql.exec<{ count: number; next_at: number }>("SELECT count, next_at FROM resends WHERE event_id = ?", eventId).toArray()[0],
       );
     await reset();
-    expect(await sweeper().sweep(t0 + 1_000)).toBe(0);
+    expect(await sweeper(account.id).sweep(t0 + 1_000)).toBe(0);
     expect(await backoff()).toEqual({ count: 1, next_at: t0 + 30_000 });
-    expect(await sweeper().sweep(t0 + 30_000)).toBe(1);
+    expect(await sweeper(account.id).sweep(t0 + 30_000)).toBe(1);
     expect(await backoff()).toEqual({ count: 2, next_at: t0 + 90_000 });
     await waitFor(async () => (await status(eventId)) === "dispatched", 5000, "the event to be fanned out again");
     await reset();
-    expect(await sweeper().sweep(t0 + 89_000)).toBe(0);
-    expect(await sweeper().sweep(t0 + 90_000)).toBe(1);
+    expect(await sweeper(account.id).sweep(t0 + 89_000)).toBe(0);
+    expect(await sweeper(account.id).sweep(t0 + 90_000)).toBe(1);
     await waitFor(async () => (await status(eventId)) === "dispatched", 5000, "the event to be fanned out a third time");
     // Dispatched and far behind the watermark now: its back-off row is deleted.
-    await sweeper().sweep(Date.now() + 60 * MINUTE);
+    await sweeper(account.id).sweep(Date.now() + 60 * MINUTE);
     expect(await backoff()).toBeUndefined();
   });
 });

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { deliveryId } from "../src/lib/ids";
 import { call, newAccount, newWebhook, plan, receiverEndpoint, received, waitFor, waitForReceived, webhookWithEvents } from "./support/helpers";
+import { records } from "./support/records";
 
 interface AnswerStat {
   started_at: number;
@@ -33,7 +34,7 @@ async function setUp(label: string, webhook: Record<string, unknown>, n: number)
  */
 async function attemptStarts(webhookId: string, count: number): Promise<number[]> {
   const read = async () =>
-    (await env.DB.prepare("SELECT started_at FROM delivery_attempts WHERE webhook_id = ? ORDER BY started_at").bind(webhookId).all<{ started_at: number }>()).results.map((r) => r.started_at);
+    (await records.prepare("SELECT started_at FROM delivery_attempts WHERE webhook_id = ? ORDER BY started_at").bind(webhookId).all<{ started_at: number }>()).results.map((r) => r.started_at);
   await waitFor(async () => (await read()).length >= count, 5000, `${count} attempt records`);
   return read();
 }

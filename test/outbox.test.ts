@@ -5,8 +5,9 @@ import { describe, expect, it } from "vitest";
 import { fanOut } from "../src/dispatch/fan-out";
 import { eventMessage } from "../src/dispatch/messages";
 import { insertEvent, newAccount, newWebhook, receiverEndpoint, received, waitFor, waitForReceived } from "./support/helpers";
+import { records, sweeperFor } from "./support/records";
 
-const status = async (eventId: string) => (await env.DB.prepare("SELECT status FROM events WHERE id = ?").bind(eventId).first<{ status: string }>())!.status;
+const status = async (eventId: string) => (await records.prepare("SELECT status FROM events WHERE id = ?").bind(eventId).first<{ status: string }>())!.status;
 
 describe("the outbox", () => {
   it("sweeper re-enqueues an event whose queue message was lost, and it is delivered", async () => {
@@ -18,7 +19,7 @@ describe("the outbox", () => {
     await env.DB.prepare("UPDATE webhooks SET created_at = created_at - 120000 WHERE id = ?").bind(hook.id).run();
     expect(await status(eventId)).toBe("pending");
 
-    const sweeper = env.SWEEPER.get(env.SWEEPER.idFromName("outbox"));
+    const sweeper = await sweeperFor(account.id);
     // Creating a webhook armed the sweeper's alarm; running it sweeps (SWEEP_AFTER_SECONDS is 0 in tests).
     expect(await runDurableObjectAlarm(sweeper)).toBe(true);
     const [got] = await waitForReceived(ep.name, 1);
@@ -39,12 +40,12 @@ describe("the outbox", () => {
     // Two consumers race on duplicate messages, and the event is reset to pending as if the first run died.
     const ref = { accountId: account.id, eventId };
     await Promise.all([fanOut(env, [ref]), fanOut(env, [ref])]);
-    await env.DB.prepare("UPDATE events SET status = 'pending' WHERE id = ?").bind(eventId).run();
+    await records.prepare("UPDATE events SET status = 'pending' WHERE id = ?").bind(eventId).run();
     await fanOut(env, [ref]);
     await waitForReceived(ep.name, 1);
     await new Promise((r) => setTimeout(r, 300));
     expect(await received(ep.name)).toHaveLength(1);
-    const rows = await env.DB.prepare("SELECT * FROM delivery_attempts WHERE event_id = ?").bind(eventId).all();
+    const rows = await records.prepare("SELECT * FROM delivery_attempts WHERE event_id = ?").bind(eventId).all();
     expect(rows.results).toHaveLength(1);
   });
 

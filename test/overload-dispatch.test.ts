@@ -12,17 +12,18 @@ import { deliveryId } from "../src/lib/ids";
 import worker from "../src/index";
 import { type Fault, faultyBatchD1, faultyD1 } from "./support/faults";
 import { insertEvent, newAccount, plan, received, waitFor, waitForReceived, webhookWithEvents } from "./support/helpers";
+import { records, recordsD1Of, shardBindingOf, sweeperFor } from "./support/records";
 
 type Stub = DurableObjectStub<import("../src/dispatch/endpoint-dispatcher").EndpointDispatcher>;
 
 /** The endpoint object's parts (tests reach into it the way transport-seam.test.ts does). */
 const partsOf = (object: unknown) => (object as { ep: Endpoint }).ep;
 
-/** Makes the object's attempt records go through a D1 binding whose batches fail as `fault` says. */
-async function faultyRecords(stub: Stub, fault: Fault) {
-  const { db, counter } = faultyBatchD1(env.DB, fault);
+/** Makes the object's attempt records go through a D1 binding (the account's shard) whose batches fail as `fault` says. */
+async function faultyRecords(stub: Stub, accountId: string, fault: Fault) {
+  const { db, counter } = faultyBatchD1(recordsD1Of(accountId), fault);
   await runInDurableObject(stub, (object) => {
-    (partsOf(object).records as unknown as { db: unknown }).db = createDb(db);
+    (partsOf(object).records as unknown as { recordsOf: unknown }).recordsOf = () => createDb(db);
   });
   return counter;
 }
@@ -44,7 +45,7 @@ async function storeAndArm(stub: Stub, ids: string[]) {
 
 const attempts = async (hookId: string) =>
   (
-    await env.DB.prepare("SELECT delivery_id, attempt, status FROM delivery_attempts WHERE webhook_id = ? ORDER BY delivery_id, attempt")
+    await records.prepare("SELECT delivery_id, attempt, status FROM delivery_attempts WHERE webhook_id = ? ORDER BY delivery_id, attempt")
       .bind(hookId)
       .all<{ delivery_id: string; attempt: number; status: string }>()
   ).results;
@@ -54,9 +55,9 @@ const alarmAt = (stub: Stub) => runInDurableObject(stub, (_o, state) => state.st
 
 describe("the endpoint object under storage faults", () => {
   it("attempt records that cannot be written (D1 down past the retries) are not a reason to send a success again", async () => {
-    const { ep, hook, ids, stub } = await setUp("records-down");
+    const { account, ep, hook, ids, stub } = await setUp("records-down");
     // 8 failures: the drain's flush (4 tries) and the one after the error (4 more) both fail.
-    const counter = await faultyRecords(stub, { times: 8, message: "D1_ERROR: Network connection lost." });
+    const counter = await faultyRecords(stub, account.id, { times: 8, message: "D1_ERROR: Network connection lost." });
     await storeAndArm(stub, ids);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await received(ep.name)).toHaveLength(1);
@@ -74,8 +75,8 @@ describe("the endpoint object under storage faults", () => {
   });
 
   it("a flush that fails for a moment is repeated on the spot: one attempt, recorded at once", async () => {
-    const { ep, hook, ids, stub } = await setUp("records-busy");
-    const counter = await faultyRecords(stub, { times: 2, message: "SQLITE_BUSY: database is locked" });
+    const { account, ep, hook, ids, stub } = await setUp("records-busy");
+    const counter = await faultyRecords(stub, account.id, { times: 2, message: "SQLITE_BUSY: database is locked" });
     await storeAndArm(stub, ids);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(counter.failed).toBe(2);
@@ -86,19 +87,19 @@ describe("the endpoint object under storage faults", () => {
 
   it("a hand-over whose records cannot be written fails, so the consumer retries the message; the retry writes them and sends nothing twice", async () => {
     const { account, ep, hook, events, stub } = await setUp("handover-records");
-    await env.DB.prepare("UPDATE events SET status = 'pending' WHERE id = ?").bind(events[0]).run();
-    const counter = await faultyRecords(stub, { times: 8, message: "D1_ERROR: Network connection lost." });
+    await records.prepare("UPDATE events SET status = 'pending' WHERE id = ?").bind(events[0]).run();
+    const counter = await faultyRecords(stub, account.id, { times: 8, message: "D1_ERROR: Network connection lost." });
     const ref = { accountId: account.id, eventId: events[0]! };
     // Sent inline, but not recorded: the event must not be marked dispatched yet.
     expect([...(await fanOut(env, [ref]))]).toEqual([events[0]]);
     expect(await received(ep.name)).toHaveLength(1);
-    expect((await env.DB.prepare("SELECT status FROM events WHERE id = ?").bind(events[0]).first<{ status: string }>())!.status).toBe("pending");
+    expect((await records.prepare("SELECT status FROM events WHERE id = ?").bind(events[0]).first<{ status: string }>())!.status).toBe("pending");
     // The object keeps trying (its inline job's own flush) until the fault is spent; a message retry waits ≥ 2 s anyway.
     await waitFor(async () => counter.failed === 8, 5000, "the fault to be spent");
     // The message comes back: the record is written, the event dispatched, the receiver not called again.
     expect([...(await fanOut(env, [ref]))]).toEqual([]);
     expect(await attempts(hook.id)).toEqual([{ delivery_id: deliveryId(events[0]!, hook.id), attempt: 1, status: "succeeded" }]);
-    expect((await env.DB.prepare("SELECT status FROM events WHERE id = ?").bind(events[0]).first<{ status: string }>())!.status).toBe("dispatched");
+    expect((await records.prepare("SELECT status FROM events WHERE id = ?").bind(events[0]).first<{ status: string }>())!.status).toBe("dispatched");
     await new Promise((r) => setTimeout(r, 200));
     expect(await received(ep.name)).toHaveLength(1);
     expect(await backlog(stub)).toBe(0);
@@ -190,29 +191,29 @@ async function consume(accountId: string, eventId: string, bindings: Env = env) 
 describe("the queue consumer under D1 faults", () => {
   it("a transient D1 error retries the message instead of failing the batch, and the event is delivered once", async () => {
     const { account, ep, events } = await setUp("consumer-busy");
-    await env.DB.prepare("UPDATE events SET status = 'pending' WHERE id = ?").bind(events[0]).run();
+    await records.prepare("UPDATE events SET status = 'pending' WHERE id = ?").bind(events[0]).run();
     // The first statement (loading the pending events) fails.
-    const { db } = faultyD1(env.DB, { times: 1, message: "SQLITE_BUSY: database is locked" });
-    const result = await consume(account.id, events[0]!, { ...env, DB: db } as Env);
+    const { db } = faultyD1(recordsD1Of(account.id), { times: 1, message: "SQLITE_BUSY: database is locked" });
+    const result = await consume(account.id, events[0]!, { ...env, [shardBindingOf(account.id)]: db } as Env);
     expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["m1"]);
     expect(result.explicitAcks).toEqual([]);
     expect(await received(ep.name)).toEqual([]);
 
     expect((await consume(account.id, events[0]!)).explicitAcks).toEqual(["m1"]);
     await waitForReceived(ep.name, 1);
-    expect((await env.DB.prepare("SELECT status FROM events WHERE id = ?").bind(events[0]).first<{ status: string }>())!.status).toBe("dispatched");
+    expect((await records.prepare("SELECT status FROM events WHERE id = ?").bind(events[0]).first<{ status: string }>())!.status).toBe("dispatched");
   });
 
   it("marking the events dispatched fails after the hand-over: the message is retried and the delivery is not sent again", async () => {
     const { account, ep, events } = await setUp("consumer-mark");
-    await env.DB.prepare("UPDATE events SET status = 'pending' WHERE id = ?").bind(events[0]).run();
+    await records.prepare("UPDATE events SET status = 'pending' WHERE id = ?").bind(events[0]).run();
     // fan-out's only batch is the "dispatched" mark.
-    const { db } = faultyBatchD1(env.DB, { times: 1, message: "D1_ERROR: Network connection lost." });
-    expect((await consume(account.id, events[0]!, { ...env, DB: db } as Env)).retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["m1"]);
+    const { db } = faultyBatchD1(recordsD1Of(account.id), { times: 1, message: "D1_ERROR: Network connection lost." });
+    expect((await consume(account.id, events[0]!, { ...env, [shardBindingOf(account.id)]: db } as Env)).retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["m1"]);
     await waitForReceived(ep.name, 1);
 
     expect((await consume(account.id, events[0]!)).explicitAcks).toEqual(["m1"]);
-    expect((await env.DB.prepare("SELECT status FROM events WHERE id = ?").bind(events[0]).first<{ status: string }>())!.status).toBe("dispatched");
+    expect((await records.prepare("SELECT status FROM events WHERE id = ?").bind(events[0]).first<{ status: string }>())!.status).toBe("dispatched");
     await new Promise((r) => setTimeout(r, 200));
     expect(await received(ep.name)).toHaveLength(1);
   });
@@ -220,8 +221,8 @@ describe("the queue consumer under D1 faults", () => {
 
 describe("the outbox sweeper under storage faults", () => {
   it("setAlarm busy for a moment: the sweep still runs and the next one is set", async () => {
-    const sweeper = env.SWEEPER.get(env.SWEEPER.idFromName("overload-sweeper"));
     const account = await newAccount();
+    const sweeper = await sweeperFor(account.id, { name: "overload-sweeper" });
     const eventId = await insertEvent(account.id, { createdAt: Date.now() - 60_000, status: "pending" });
     await runInDurableObject(sweeper, async (_o, state) => {
       await state.storage.setAlarm(Date.now() + 3_600_000);

@@ -1,30 +1,22 @@
 // Ingest past what storage takes (issue 16 part 5): a D1 error that waiting cures is a 503 with
 // Retry-After in the one error shape, never a 500; nothing is half-stored, so the SDKs' retry with the
 // same idempotency key yields one event; a bug stays a 500; a failed queue send still accepts.
-import { createExecutionContext, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../src/index";
 import { type Fault, faultyBatchD1, faultyD1, faultyQueue } from "./support/faults";
-import { call, newAccount, newWebhook, receiverEndpoint, waitFor, waitForReceived } from "./support/helpers";
+import { call, callWith, newAccount, newWebhook, receiverEndpoint, waitFor, waitForReceived } from "./support/helpers";
+import { records, recordsD1Of, shardBindingOf, sweeperFor } from "./support/records";
 
-/** Calls the Worker with some of its bindings replaced. */
-async function callWith(bindings: Partial<Env>, method: string, path: string, opts: { key: string; body?: unknown; headers?: Record<string, string> }) {
-  const headers: Record<string, string> = { Authorization: `Bearer ${opts.key}`, "Content-Type": "application/json", ...opts.headers };
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`http://rubric.test${path}`, { method, headers, body: JSON.stringify(opts.body) }), { ...env, ...bindings } as Env, ctx);
-  await waitOnExecutionContext(ctx);
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, text, json: JSON.parse(text) };
-}
 
-const withFaultyWrites = (fault: Fault) => {
-  const { db, counter } = faultyBatchD1(env.DB, fault);
-  return { bindings: { DB: db } as Partial<Env>, counter };
+/** The account's shard, its batches (every ingest write) failing as `fault` says. */
+const withFaultyWrites = (accountId: string, fault: Fault) => {
+  const { db, counter } = faultyBatchD1(recordsD1Of(accountId), fault);
+  return { bindings: { [shardBindingOf(accountId)]: db } as Partial<Env>, counter };
 };
 
 const keyed = async (accountId: string, key: string) =>
-  (await env.DB.prepare("SELECT id FROM events WHERE account_id = ? AND idempotency_key = ?").bind(accountId, key).all<{ id: string }>()).results;
+  (await records.prepare("SELECT id FROM events WHERE account_id = ? AND idempotency_key = ?").bind(accountId, key).all<{ id: string }>()).results;
 
 const event = { type: "sample.scored", data: { sample_id: "s_1", score: 0.5 } };
 
@@ -38,7 +30,7 @@ function expectUnavailable(res: Awaited<ReturnType<typeof callWith>>, retryAfter
 describe("ingest under storage that fails for a moment", () => {
   it("POST /v1/events: a lost D1 connection is a 503 with Retry-After, nothing stored; the retry with the same key is one 202", async () => {
     const account = await newAccount();
-    const { bindings, counter } = withFaultyWrites({ times: 1, message: "D1_ERROR: Network connection lost." });
+    const { bindings, counter } = withFaultyWrites(account.id, { times: 1, message: "D1_ERROR: Network connection lost." });
     const res = await callWith(bindings, "POST", "/v1/events", { key: account.key, body: event, headers: { "Idempotency-Key": "ingest-503-a" } });
     expectUnavailable(res, "1");
     expect(counter.failed).toBe(1);
@@ -71,7 +63,7 @@ describe("ingest under storage that fails for a moment", () => {
 
   it("a write that committed but whose answer was lost: 503, and the retry with the same key answers the stored event, still one", async () => {
     const account = await newAccount();
-    const { bindings } = withFaultyWrites({ times: 1, message: "D1_ERROR: Network connection lost.", when: "after" });
+    const { bindings } = withFaultyWrites(account.id, { times: 1, message: "D1_ERROR: Network connection lost.", when: "after" });
     const res = await callWith(bindings, "POST", "/v1/events", { key: account.key, body: event, headers: { "Idempotency-Key": "ingest-503-b" } });
     expectUnavailable(res, "1");
     const stored = await keyed(account.id, "ingest-503-b");
@@ -85,7 +77,7 @@ describe("ingest under storage that fails for a moment", () => {
 
   it("POST /v1/events/batch: all or nothing under a 503; the retry stores each item once", async () => {
     const account = await newAccount();
-    const { bindings } = withFaultyWrites({ times: 1, message: "D1_ERROR: D1 DB reset because its code was updated." });
+    const { bindings } = withFaultyWrites(account.id, { times: 1, message: "D1_ERROR: D1 DB reset because its code was updated." });
     const body = { events: ["b-1", "b-2", "b-3"].map((k) => ({ ...event, idempotency_key: `ingest-503-${k}` })) };
     const res = await callWith(bindings, "POST", "/v1/events/batch", { key: account.key, body });
     expectUnavailable(res, "1");
@@ -100,14 +92,14 @@ describe("ingest under storage that fails for a moment", () => {
 
   it("an overloaded database is shed with a longer Retry-After", async () => {
     const account = await newAccount();
-    const { bindings } = withFaultyWrites({ times: 1, message: "D1_ERROR: D1 DB is overloaded. Too many requests queued." });
+    const { bindings } = withFaultyWrites(account.id, { times: 1, message: "D1_ERROR: D1 DB is overloaded. Too many requests queued." });
     const res = await callWith(bindings, "POST", "/v1/events", { key: account.key, body: event });
     expectUnavailable(res, "5");
   });
 
   it("an error waiting cannot cure stays a 500 (a bug), without Retry-After", async () => {
     const account = await newAccount();
-    const { bindings } = withFaultyWrites({ times: 1, message: "D1_ERROR: no such table: events: SQLITE_ERROR" });
+    const { bindings } = withFaultyWrites(account.id, { times: 1, message: "D1_ERROR: no such table: events: SQLITE_ERROR" });
     const res = await callWith(bindings, "POST", "/v1/events", { key: account.key, body: event });
     expect(res.status).toBe(500);
     expect(res.headers.get("Retry-After")).toBeNull();
@@ -124,12 +116,11 @@ describe("ingest under storage that fails for a moment", () => {
     expect(res.status).toBe(202);
     expect(counter.failed).toBe(1);
     const [row] = await keyed(account.id, "queue-down");
-    expect((await env.DB.prepare("SELECT status FROM events WHERE id = ?").bind(row!.id).first<{ status: string }>())!.status).toBe("pending");
+    expect((await records.prepare("SELECT status FROM events WHERE id = ?").bind(row!.id).first<{ status: string }>())!.status).toBe("pending");
     // The outbox sweeper (SWEEP_AFTER_SECONDS is 0 here) finds it pending and puts it on the queue.
-    const sweeper = env.SWEEPER.get(env.SWEEPER.idFromName("outbox"));
-    await runDurableObjectAlarm(sweeper);
+    await runDurableObjectAlarm(await sweeperFor(account.id, { arm: true }));
     const [got] = await waitForReceived(ep.name, 1);
     expect(got!.headers["x-rubric-event-id"]).toBe(row!.id);
-    await waitFor(async () => (await env.DB.prepare("SELECT status FROM events WHERE id = ?").bind(row!.id).first<{ status: string }>())!.status === "dispatched");
+    await waitFor(async () => (await records.prepare("SELECT status FROM events WHERE id = ?").bind(row!.id).first<{ status: string }>())!.status === "dispatched");
   });
 });

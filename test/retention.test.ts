@@ -2,12 +2,13 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { deliveryId } from "../src/lib/ids";
 import { call, insertEvent, newAccount, newWebhook, receiverEndpoint } from "./support/helpers";
+import { records, recordsD1Of, sweeperFor } from "./support/records";
 
 const DAY = 86_400_000;
 
 
 async function insertAttempt(webhookId: string, accountId: string, eventId: string, startedAt: number) {
-  await env.DB.prepare(
+  await recordsD1Of(accountId).prepare(
     "INSERT INTO delivery_attempts (webhook_id, delivery_id, attempt, id, account_id, event_id, event_type, status, trigger, started_at, duration_ms) VALUES (?, ?, 1, 'att_x', ?, ?, 'sample.scored', 'succeeded', 'scheduled', ?, 5)",
   )
     .bind(webhookId, deliveryId(eventId, webhookId), accountId, eventId, startedAt)
@@ -25,10 +26,10 @@ describe("retention", () => {
     await insertAttempt(hook.id, account.id, old, now - 40 * DAY);
     await insertAttempt(hook.id, account.id, recent, now - 2 * DAY);
 
-    const sweeper = env.SWEEPER.get(env.SWEEPER.idFromName("retention-test"));
+    const sweeper = await sweeperFor(account.id, { name: "retention-test" });
     const result = await sweeper.retain(now);
     expect(result).toEqual({ attempts: 1, events: 1 });
-    const ids = (await env.DB.prepare("SELECT id FROM events WHERE account_id = ?").bind(account.id).all<{ id: string }>()).results.map((r) => r.id);
+    const ids = (await records.prepare("SELECT id FROM events WHERE account_id = ?").bind(account.id).all<{ id: string }>()).results.map((r) => r.id);
     expect(ids.sort()).toEqual([oldPending, recent].sort());
     expect((await call("GET", `/v1/deliveries/${deliveryId(old, hook.id)}`, { key: account.key })).status).toBe(404);
     expect((await call("GET", `/v1/deliveries/${deliveryId(recent, hook.id)}`, { key: account.key })).status).toBe(200);

@@ -6,6 +6,7 @@ import { deliveryAttempts, events } from "../src/db/schema";
 import { call, insertEvent, newAccount, newWebhook, plan, receiverEndpoint, sendEvent, waitFor, waitForReceived } from "./support/helpers";
 import { type ColumnBytes, columnBytes, dominant, measuredBytesPerRow, recordOverhead, sum } from "./support/row-bytes";
 import { SEED_DATA, SEED_METADATA } from "./support/seed.mjs";
+import { records, recordsD1Of } from "./support/records";
 
 /** The seed's evaluation.completed `data`, grown to a realistic ~1.5 KB: per-category results, thresholds, links. */
 const EVALUATION_DATA = {
@@ -81,9 +82,11 @@ const retryIndexEntry = (c: ColumnBytes) => {
 };
 
 async function measureEvent(accountId: string, id: string): Promise<Measured> {
-  const columns = await columnBytes(events, "account_id = ? AND id = ?", accountId, id);
+  const d1 = recordsD1Of(accountId);
+  const columns = await columnBytes(d1, events, "account_id = ? AND id = ?", accountId, id);
   // Copies keep the key's length: the id's last 6 characters become the copy's number.
   const onDisk = await measuredBytesPerRow(
+    d1,
     `INSERT INTO events (account_id, id, type, created_at, data, metadata, project_id, severity, status, idempotency_key)
      SELECT account_id, substr(id, 1, length(id) - 6) || printf('%06d', n), type, created_at, data, metadata, project_id, severity, status, NULL
      FROM events, copies WHERE account_id = ? AND id = ?`,
@@ -92,16 +95,18 @@ async function measureEvent(accountId: string, id: string): Promise<Measured> {
   return { columns, estimate: sum(columns) + recordOverhead(columns), onDisk };
 }
 
-async function measureAttempt(webhookId: string, deliveryId: string, attempt: number): Promise<Measured> {
-  const columns = await columnBytes(deliveryAttempts, "webhook_id = ? AND delivery_id = ? AND attempt = ?", webhookId, deliveryId, attempt);
+async function measureAttempt(accountId: string, webhookId: string, deliveryId: string, attempt: number): Promise<Measured> {
+  const d1 = recordsD1Of(accountId);
+  const columns = await columnBytes(d1, deliveryAttempts, "webhook_id = ? AND delivery_id = ? AND attempt = ?", webhookId, deliveryId, attempt);
   const onDisk = await measuredBytesPerRow(
+    d1,
     `INSERT INTO delivery_attempts SELECT webhook_id, substr(delivery_id, 1, length(delivery_id) - 6) || printf('%06d', n), attempt,
        id, account_id, event_id, event_type, status, "trigger", started_at, duration_ms, request_headers, response_code,
        response_headers, response_body, error, next_attempt_at
      FROM delivery_attempts, copies WHERE webhook_id = ? AND delivery_id = ? AND attempt = ?`,
     [webhookId, deliveryId, attempt],
   );
-  const status = await env.DB.prepare("SELECT status FROM delivery_attempts WHERE webhook_id = ? AND delivery_id = ? AND attempt = ?")
+  const status = await records.prepare("SELECT status FROM delivery_attempts WHERE webhook_id = ? AND delivery_id = ? AND attempt = ?")
     .bind(webhookId, deliveryId, attempt)
     .first<string>("status");
   const index = status === "retrying" ? retryIndexEntry(columns) : 0;
@@ -144,10 +149,10 @@ describe("bytes per delivery", () => {
     }
 
     rows.push(["event row (1.5 KB data)", await measureEvent(accountId, event.id)]);
-    rows.push(["first-try success, bare Node receiver", await measureAttempt(bare.webhook.id, byHook.get(bare.webhook.id)!, 1)]);
-    rows.push(["first-try success, receiver behind a CDN", await measureAttempt(cdn.webhook.id, byHook.get(cdn.webhook.id)!, 1)]);
-    rows.push(["first-try success, worst case (40 more headers, 100 KB body)", await measureAttempt(worst.webhook.id, byHook.get(worst.webhook.id)!, 1)]);
-    rows.push(["failed attempt (503, 5 KB body), retrying", await measureAttempt(failing.webhook.id, byHook.get(failing.webhook.id)!, 1)]);
+    rows.push(["first-try success, bare Node receiver", await measureAttempt(accountId, bare.webhook.id, byHook.get(bare.webhook.id)!, 1)]);
+    rows.push(["first-try success, receiver behind a CDN", await measureAttempt(accountId, cdn.webhook.id, byHook.get(cdn.webhook.id)!, 1)]);
+    rows.push(["first-try success, worst case (40 more headers, 100 KB body)", await measureAttempt(accountId, worst.webhook.id, byHook.get(worst.webhook.id)!, 1)]);
+    rows.push(["failed attempt (503, 5 KB body), retrying", await measureAttempt(accountId, failing.webhook.id, byHook.get(failing.webhook.id)!, 1)]);
     // Event rows of other sizes (no webhook needs them).
     const seedEvent = await sendEvent(key, { type: "sample.scored", data: SEED_DATA, metadata: SEED_METADATA });
     rows.push(["event row (the seed's 256-byte data)", await measureEvent(accountId, seedEvent.id)]);
@@ -180,7 +185,7 @@ describe("bytes per delivery", () => {
     const long = await sendEvent(key, { type: "evaluation.completed", data: EVALUATION_DATA, metadata: EVALUATION_METADATA });
     const short = await sendEvent(key, { type: "sample.scored", data: { n: 1 } });
     const types = (id: string) =>
-      env.DB.prepare("SELECT typeof(data) AS data, typeof(metadata) AS metadata FROM events WHERE account_id = ? AND id = ?").bind(accountId, id).first();
+      records.prepare("SELECT typeof(data) AS data, typeof(metadata) AS metadata FROM events WHERE account_id = ? AND id = ?").bind(accountId, id).first();
     expect(await types(long.id)).toEqual({ data: "blob", metadata: "text" });
     expect(await types(short.id)).toEqual({ data: "text", metadata: "text" });
     expect((await call("GET", `/v1/events/${long.id}`, { key })).json).toMatchObject({ data: EVALUATION_DATA, metadata: EVALUATION_METADATA });

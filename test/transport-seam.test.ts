@@ -6,6 +6,7 @@ import type { Transport } from "../src/dispatch/transport";
 import { renderEnvelope } from "../src/delivery/envelope";
 import { deliveryId } from "../src/lib/ids";
 import { received, waitFor, webhookWithEvents } from "./support/helpers";
+import { records } from "./support/records";
 
 /** A transport that never touches the network: answers 500 to each delivery's first attempt, then 200. */
 function scriptedTransport() {
@@ -41,7 +42,7 @@ describe("the transport seam", () => {
     await stub.enqueue(events.map((e) => deliveryId(e, hook.id)));
     const rows = async () =>
       (
-        await env.DB.prepare("SELECT delivery_id, attempt, status, response_code, response_body FROM delivery_attempts WHERE webhook_id = ? ORDER BY delivery_id, attempt")
+        await records.prepare("SELECT delivery_id, attempt, status, response_code, response_body FROM delivery_attempts WHERE webhook_id = ? ORDER BY delivery_id, attempt")
           .bind(hook.id)
           .all<{ delivery_id: string; attempt: number; status: string; response_code: number; response_body: string }>()
       ).results;
@@ -55,7 +56,7 @@ describe("the transport seam", () => {
       [events[1], 2],
     ]);
     // What reaches the transport is the whole signed request of an HTTP delivery.
-    const stored = await env.DB.prepare("SELECT id, type, data, metadata, created_at AS createdAt FROM events WHERE id = ?").bind(events[0]).first<{
+    const stored = await records.prepare("SELECT id, type, data, metadata, created_at AS createdAt FROM events WHERE id = ?").bind(events[0]).first<{
       id: string;
       type: string;
       data: string;

@@ -3,6 +3,7 @@
  * one-time consumption of the token, the check every portal request makes,
  * and revocation. The token is stored only as SHA-256; the key only sealed.
  */
+import { forgetKeys } from "../middleware/key-cache";
 import { and, eq, isNull, lte, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import type { Db } from "../db/client";
@@ -87,6 +88,7 @@ async function revokeExpiredKeys(db: Db, accountId: string, now: number) {
     .where(and(eq(portalLinks.accountId, accountId), lte(portalLinks.expiresAt, now), isNull(apiKeys.revokedAt)))
     .limit(CLEANUP_BATCH);
   for (const { keyId } of expired) await db.update(apiKeys).set({ revokedAt: now }).where(eq(apiKeys.id, keyId));
+  if (expired.length) forgetKeys();
 }
 
 /**
@@ -124,5 +126,6 @@ export async function revokePortalLink(db: Db, accountId: string, id: string): P
     db.update(portalLinks).set({ revokedAt }).where(eq(portalLinks.id, id)),
     db.update(apiKeys).set({ revokedAt }).where(and(eq(apiKeys.id, link.keyId), isNull(apiKeys.revokedAt))),
   ]);
+  forgetKeys();
   return { ...link, revokedAt };
 }

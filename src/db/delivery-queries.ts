@@ -103,15 +103,16 @@ export async function latestAttemptsOf(db: Db, webhookId: string, ids: string[])
   return out;
 }
 
-/** Everything one attempt needs: webhook, event and the latest attempt so far. */
-export async function loadAttemptContext(db: Db, deliveryId: string) {
+/** Everything one attempt needs: webhook (from `control`), event and the latest attempt so far (from the account's records). */
+export async function loadAttemptContext(control: Db, recordsOf: (accountId: string) => Db, deliveryId: string) {
   const ids = parseDeliveryId(deliveryId);
   if (!ids) return null;
-  const webhook = await loadWebhookForDispatch(db, ids.webhookId);
+  const webhook = await loadWebhookForDispatch(control, ids.webhookId);
   if (!webhook) return null;
+  const records = recordsOf(webhook.accountId);
   const [event, latest] = await Promise.all([
-    loadEventForDispatch(db, webhook.accountId, ids.eventId),
-    latestAttemptsOf(db, webhook.id, [deliveryId]),
+    loadEventForDispatch(records, webhook.accountId, ids.eventId),
+    latestAttemptsOf(records, webhook.id, [deliveryId]),
   ]);
   if (!event) return null;
   return { deliveryId, webhook, event, latest: latest.get(deliveryId) ?? null };

@@ -24,7 +24,7 @@ export class AttemptRecords {
   /** Batches being written right now: not in D1 yet either. */
   private writing: Array<{ batch: AttemptOutcome[]; done: Promise<void> }> = [];
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly recordsOf: (accountId: string) => Db) {}
 
   /** Every record not yet known to be in D1, oldest first. */
   private unconfirmed(): AttemptOutcome[] {
@@ -70,7 +70,7 @@ export class AttemptRecords {
     const batch = this.buffered;
     this.buffered = [];
     if (batch.length > 0) {
-      const entry = { batch, done: withStorageRetry(() => recordAttempts(this.db, batch)) };
+      const entry = { batch, done: withStorageRetry(() => writeRecords(this.recordsOf, batch)) };
       this.writing.push(entry);
       try {
         await entry.done;
@@ -85,4 +85,11 @@ export class AttemptRecords {
     const failed = (await Promise.allSettled(earlier)).find((r) => r.status === "rejected");
     if (failed) throw (failed as PromiseRejectedResult).reason;
   }
+}
+
+/** Writes records, each to its account's database (an object's records are all one account's: one batch). */
+async function writeRecords(recordsOf: (accountId: string) => Db, records: AttemptOutcome[]): Promise<void> {
+  const byAccount = new Map<string, AttemptOutcome[]>();
+  for (const r of records) byAccount.set(r.context.webhook.accountId, [...(byAccount.get(r.context.webhook.accountId) ?? []), r]);
+  await Promise.all([...byAccount].map(([accountId, batch]) => recordAttempts(recordsOf(accountId), batch)));
 }

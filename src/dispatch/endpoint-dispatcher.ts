@@ -15,6 +15,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { loadAttemptContext, recordAttempt, type EventSnapshot } from "../db/delivery-queries";
 import { idTime, newId, parseDeliveryId } from "../lib/ids";
+import { shardIndexOf } from "../db/shards";
 import { flushIntervalMs, flushUsage } from "../metrics/flush";
 import { probeFetch } from "../metrics/probe-fetch";
 import { failedBeforeSending } from "./deliver";
@@ -149,9 +150,9 @@ export class EndpointDispatcher extends DurableObject<Env> {
     await ep.records.flush();
     const ids = ep.queue.ids();
     for (const id of ids) {
-      const context = await loadAttemptContext(ep.db, id);
+      const context = await loadAttemptContext(ep.control, ep.recordsOf, id);
       if (!context || (context.latest && context.latest.status !== "retrying")) continue;
-      await recordAttempt(ep.db, {
+      await recordAttempt(ep.recordsOf(context.webhook.accountId), {
         context,
         attemptId: newId("att"),
         attempt: (context.latest?.attempt ?? 0) + 1,
@@ -179,7 +180,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
     const due = this.lastFlush + flushIntervalMs(this.env);
     if (Date.now() >= due) {
       this.lastFlush = Date.now();
-      this.ctx.waitUntil(flushUsage(this.env.DB, ep.usage).catch((err) => console.error("usage flush failed", err)));
+      this.ctx.waitUntil(flushUsage(this.env, shardIndexOf(this.env, ep.usage.account), ep.usage).catch((err) => console.error("usage flush failed", err)));
     } else {
       // Only the counters' flush waits on this alarm: a failure is logged, never thrown into the runtime.
       this.ctx.waitUntil(ep.alarm.ensure(due).catch((err) => console.error("endpoint dispatcher: flush alarm not set", err)));

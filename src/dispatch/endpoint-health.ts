@@ -7,6 +7,7 @@ import { eq } from "drizzle-orm";
 import type { Db } from "../db/client";
 import type { WebhookForDispatch } from "../db/delivery-queries";
 import { webhooks } from "../db/schema";
+import type { CounterSink } from "../lib/counter-names";
 import { emitOperationalEvent } from "./operational-events";
 
 const FAILING_SINCE = "failing_since";
@@ -41,11 +42,18 @@ export function disableReason(env: Env, responseCode: number | null, failingForM
  * Disables the webhook (recording why), resets its failure clock and emits
  * `webhook.disabled` to the account's other webhooks.
  */
-export async function disableWebhook(env: Env, db: Db, storage: DurableObjectStorage, webhook: WebhookForDispatch, reason: string): Promise<void> {
+export async function disableWebhook(
+  env: Env,
+  control: Db,
+  meter: CounterSink,
+  storage: DurableObjectStorage,
+  webhook: WebhookForDispatch,
+  reason: string,
+): Promise<void> {
   const now = Date.now();
-  await db.update(webhooks).set({ status: "disabled", disabledReason: reason, updatedAt: now }).where(eq(webhooks.id, webhook.id));
+  await control.update(webhooks).set({ status: "disabled", disabledReason: reason, updatedAt: now }).where(eq(webhooks.id, webhook.id));
   await storage.delete(FAILING_SINCE);
-  await emitOperationalEvent(env, db, webhook.accountId, "webhook.disabled", {
+  await emitOperationalEvent(env, meter, webhook.accountId, "webhook.disabled", {
     webhook_id: webhook.id,
     name: webhook.name,
     url: webhook.url,

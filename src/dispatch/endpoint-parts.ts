@@ -5,10 +5,11 @@
  * lives in the object's SQLite queue and in D1; everything here is memory that
  * a restart may lose, which is why the alarm and the sweeper can rebuild it.
  */
-import { createDb, type Db } from "../db/client";
+import type { Db } from "../db/client";
+import { controlDb, recordsDb } from "../db/shards";
 import type { EventSnapshot, LatestAttempt, WebhookForDispatch } from "../db/delivery-queries";
 import { importSecretKey } from "../lib/secret-box";
-import { meterD1, UsageMeter } from "../metrics/usage-meter";
+import { UsageMeter } from "../metrics/usage-meter";
 import { AttemptRecords } from "./attempt-records";
 import { EndpointAlarm } from "./endpoint-alarm";
 import { EndpointQueue, type Trigger } from "./endpoint-queue";
@@ -41,7 +42,10 @@ export interface InlineJob {
 export interface Endpoint {
   readonly ctx: DurableObjectState;
   readonly env: Env;
-  readonly db: Db;
+  /** The control database (the webhook's configuration). */
+  readonly control: Db;
+  /** The database of an account's events and delivery records (db/shards.ts). */
+  recordsOf(accountId: string): Db;
   /** The deliveries waiting in this object's storage. */
   readonly queue: EndpointQueue;
   /** This object's billable operations and outcomes, flushed to D1 every USAGE_FLUSH_SECONDS. */
@@ -69,19 +73,23 @@ export interface Endpoint {
 /** Builds the parts of the endpoint object of `ctx`. */
 export function createEndpoint(ctx: DurableObjectState, env: Env): Endpoint {
   const usage = new UsageMeter();
-  const db = createDb(meterD1(env.DB, usage));
+  const control = controlDb(env, usage);
+  // An object serves one webhook, so one account: its records database is made once.
+  let records: { accountId: string; db: Db } | null = null;
+  const recordsOf = (accountId: string) => (records?.accountId === accountId ? records : (records = { accountId, db: recordsDb(env, accountId, usage) })).db;
   let secretKey: Promise<CryptoKey> | null = null;
   return {
     ctx,
     env,
-    db,
+    control,
+    recordsOf,
     queue: new EndpointQueue(ctx.storage.sql, usage),
     usage,
     pacer: new Pacer(),
     alarm: new EndpointAlarm(ctx.storage, usage),
-    records: new AttemptRecords(db),
-    webhooks: new WebhookCache(db),
-    fence: new FifoGate(db),
+    records: new AttemptRecords(recordsOf),
+    webhooks: new WebhookCache(control),
+    fence: new FifoGate(recordsOf),
     transportFor: () => httpTransport,
     key: () => (secretKey ??= importSecretKey(env.ENCRYPTION_KEY)),
     busy: false,

@@ -5,27 +5,29 @@
  * idempotent, so a message seen twice changes nothing the second time.
  */
 import { and, eq, inArray } from "drizzle-orm";
-import { chunk, createDb, type Db } from "../db/client";
+import { chunk, type Db } from "../db/client";
 import type { EventSnapshot } from "../db/delivery-queries";
 import { accounts, events, webhooks } from "../db/schema";
+import { byShard, controlDb, recordsDb, shardDb } from "../db/shards";
 import { deliveryId } from "../lib/ids";
 import { recordUsage } from "../metrics/flush";
-import { meterD1, UsageMeter } from "../metrics/usage-meter";
+import { UsageMeter } from "../metrics/usage-meter";
 import { webhookMatches } from "./match";
 import { type FilterableEvent, hasPayloadFilters, payloadFiltersMatch } from "./payload-filter";
-import { QueueMessage } from "./messages";
+import { type EventRef, QueueMessage, refsOf } from "./messages";
 import { aboutWebhook } from "./operational-events";
 
 type EventRow = typeof events.$inferSelect;
 
-/** An event as the queue names it. */
-export interface EventRef {
-  accountId: string;
-  eventId: string;
+
+/** Loads the named events that are still pending, in id (= time) order, from each shard that holds some. */
+async function loadPending(env: Env, meter: UsageMeter, refs: EventRef[]): Promise<EventRow[]> {
+  const perShard = await Promise.all([...byShard(env, refs, (r) => r.accountId)].map(([shard, part]) => loadPendingOn(shardDb(env, shard, meter), part)));
+  return perShard.flat().sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 
-/** Loads the named events that are still pending, in id (= time) order. */
-async function loadPending(db: Db, refs: EventRef[]): Promise<EventRow[]> {
+/** The still-pending events of `refs` on one database. */
+async function loadPendingOn(db: Db, refs: EventRef[]): Promise<EventRow[]> {
   const byAccount = new Map<string, string[]>();
   for (const r of refs) byAccount.set(r.accountId, [...(byAccount.get(r.accountId) ?? []), r.eventId]);
   const queries = [...byAccount].flatMap(([accountId, ids]) =>
@@ -36,8 +38,7 @@ async function loadPending(db: Db, refs: EventRef[]): Promise<EventRow[]> {
         .where(and(eq(events.accountId, accountId), inArray(events.id, part), eq(events.status, "pending"))),
     ),
   );
-  const rows = (await Promise.all(queries)).flat();
-  return rows.sort((a, b) => (a.id < b.id ? -1 : 1));
+  return (await Promise.all(queries)).flat();
 }
 
 /** The event as payload filters see it, parsed at most once and only if some webhook asks. */
@@ -130,10 +131,9 @@ async function planDeliveries(db: Db, batch: EventRow[]): Promise<Map<string, Ha
  * handed over completely (their messages are retried); all others are done.
  */
 export async function fanOut(env: Env, refs: EventRef[], meter = new UsageMeter()): Promise<Set<string>> {
-  const db = createDb(meterD1(env.DB, meter));
-  const pending = await loadPending(db, refs);
+  const pending = await loadPending(env, meter, refs);
   if (pending.length === 0) return new Set();
-  const plan = await planDeliveries(db, pending);
+  const plan = await planDeliveries(controlDb(env, meter), pending);
 
   // One RPC per webhook per batch. It returns once each delivery was sent or stored by the object.
   const failed = new Set<string>();
@@ -152,6 +152,12 @@ export async function fanOut(env: Env, refs: EventRef[], meter = new UsageMeter(
   );
 
   const done = pending.filter((e) => !failed.has(e.id));
+  await Promise.all([...byShard(env, done, (e) => e.accountId)].map(([shard, part]) => markDispatched(shardDb(env, shard, meter), part)));
+  return failed;
+}
+
+/** Marks events dispatched, in one round trip to their database. */
+async function markDispatched(db: Db, done: EventRow[]): Promise<void> {
   const byAccount = new Map<string, string[]>();
   for (const e of done) byAccount.set(e.accountId, [...(byAccount.get(e.accountId) ?? []), e.id]);
   const updates = [...byAccount].flatMap(([accountId, ids]) =>
@@ -160,7 +166,6 @@ export async function fanOut(env: Env, refs: EventRef[], meter = new UsageMeter(
     ),
   );
   if (updates.length) await db.batch(updates as [(typeof updates)[number], ...typeof updates]);
-  return failed;
 }
 
 /** The dead-letter queue's name (wrangler.toml). */
@@ -172,7 +177,7 @@ export const DEAD_LETTER_QUEUE = "rubric-events-dlq";
  * and the sweeper leaves them alone. A message is acked only once recorded.
  */
 async function handleDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const db = createDb(env.DB);
+  const meter = new UsageMeter();
   for (const message of batch.messages) {
     const parsed = QueueMessage.safeParse(message.body);
     if (!parsed.success) {
@@ -180,25 +185,33 @@ async function handleDeadLetters(batch: MessageBatch<unknown>, env: Env): Promis
       message.ack();
       continue;
     }
-    const { account_id: accountId, event_id: eventId } = parsed.data;
+    const refs = refsOf(parsed.data);
     try {
-      await db
-        .update(events)
-        .set({ status: "dead_lettered" })
-        .where(and(eq(events.accountId, accountId), eq(events.id, eventId), eq(events.status, "pending")));
-      console.error(`event ${eventId} dead-lettered after ${message.attempts} attempt(s)`);
+      for (const { accountId, eventId } of refs) {
+        await recordsDb(env, accountId, meter)
+          .update(events)
+          .set({ status: "dead_lettered" })
+          .where(and(eq(events.accountId, accountId), eq(events.id, eventId), eq(events.status, "pending")));
+      }
+      console.error(`event(s) ${refs.map((r) => r.eventId).join(", ")} dead-lettered after ${message.attempts} attempt(s)`);
       message.ack();
     } catch (err) {
-      console.error(`recording dead-lettered event ${eventId} failed; retrying`, err);
+      console.error(`recording dead-lettered event(s) of message ${message.id} failed; retrying`, err);
       message.retry({ delaySeconds: 30 });
     }
   }
+  await recordUsage(env, meter);
 }
 
-/** The `queue()` handler: parse, fan out, ack or retry message by message. */
+/**
+ * The `queue()` handler: parse, fan out, then ack each message whose events
+ * were all handed over and retry the others (a message names one event or
+ * several: a retried message fans out again only what is still pending).
+ */
 export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   if (batch.queue === DEAD_LETTER_QUEUE) return handleDeadLetters(batch, env);
-  const byEvent = new Map<string, { ref: EventRef; messages: Message<unknown>[] }>();
+  const refs = new Map<string, EventRef>();
+  const named: Array<{ message: Message<unknown>; eventIds: string[] }> = [];
   for (const message of batch.messages) {
     const parsed = QueueMessage.safeParse(message.body);
     if (!parsed.success) {
@@ -207,28 +220,25 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env): 
       message.ack();
       continue;
     }
-    const { account_id: accountId, event_id: eventId } = parsed.data;
-    const entry = byEvent.get(eventId) ?? { ref: { accountId, eventId }, messages: [] };
-    entry.messages.push(message);
-    byEvent.set(eventId, entry);
+    const mine = refsOf(parsed.data);
+    for (const r of mine) refs.set(r.eventId, r);
+    named.push({ message, eventIds: mine.map((r) => r.eventId) });
   }
-  if (byEvent.size === 0) return;
+  if (refs.size === 0) return;
   const meter = new UsageMeter();
   let failed: Set<string>;
   try {
-    failed = await fanOut(env, [...byEvent.values()].map((e) => e.ref), meter);
+    failed = await fanOut(env, [...refs.values()], meter);
   } catch (err) {
     console.error("fan-out failed; retrying the batch", err);
-    failed = new Set(byEvent.keys());
+    failed = new Set(refs.keys());
   }
-  for (const [eventId, { messages }] of byEvent) {
-    for (const m of messages) (failed.has(eventId) ? m.retry({ delaySeconds: Math.min(2 ** m.attempts, 60) }) : m.ack());
-  }
+  for (const { message: m, eventIds } of named) (eventIds.some((id) => failed.has(id)) ? m.retry({ delaySeconds: Math.min(2 ** m.attempts, 60) }) : m.ack());
   // One invocation; each message read once and then acked (or retried): two queue operations.
   meter.add("worker_requests");
   meter.add("queue_operations", 2 * batch.messages.length);
   const weights = new Map<string, number>();
-  for (const { ref } of byEvent.values()) weights.set(ref.accountId, (weights.get(ref.accountId) ?? 0) + 1);
+  for (const ref of refs.values()) weights.set(ref.accountId, (weights.get(ref.accountId) ?? 0) + 1);
   meter.spread(weights);
   await recordUsage(env, meter);
 }

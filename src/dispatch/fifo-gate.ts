@@ -17,7 +17,7 @@ export class FifoGate {
   /** How long a fenced queue waits before it looks again (doubles while blocked). */
   private wait = FENCE_FIRST_RECHECK_MS;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly recordsOf: (accountId: string) => Db) {}
 
   /**
    * How many of these deliveries, in order, may be sent now. Parallel mode and
@@ -26,13 +26,14 @@ export class FifoGate {
    */
   async clearedCount(webhook: WebhookForDispatch | null, ids: string[], trigger: Trigger, accounted: Set<string>): Promise<number> {
     if (!webhook || webhook.ordering === "parallel" || trigger === "manual" || ids.length === 0) return ids.length;
-    this.lastEvent ??= await lastAttemptedEventId(this.db, webhook.id);
+    const db = this.recordsOf(webhook.accountId);
+    this.lastEvent ??= await lastAttemptedEventId(db, webhook.id);
     const floor = idFloor("evt", webhook.createdAt);
     const from = this.lastEvent && this.lastEvent > floor ? this.lastEvent : floor;
     const eventIds = ids.map(eventOf);
     const upTo = eventIds.reduce((max, e) => (e > max ? e : max));
     if (upTo <= from) return ids.length;
-    const cleared = await clearedUpTo(this.db, webhook.accountId, from, upTo, accounted);
+    const cleared = await clearedUpTo(db, webhook.accountId, from, upTo, accounted);
     if (cleared === null) return ids.length;
     const blocked = eventIds.findIndex((e) => e > cleared);
     return blocked === -1 ? ids.length : blocked;

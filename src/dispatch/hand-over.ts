@@ -68,7 +68,7 @@ async function joinRunning(ep: Endpoint, ids: string[], trigger: Trigger, events
   const webhook = webhookId ? await ep.webhooks.get(webhookId) : null;
   const held = new Set([...accounted, ...[...running.inFlight, ...running.ids].map(eventOf)]);
   const [latest, cleared] = await Promise.all([
-    webhookId ? latestAttemptsOf(ep.db, webhookId, ids) : new Map<string, LatestAttempt>(),
+    webhook ? latestAttemptsOf(ep.recordsOf(webhook.accountId), webhook.id, ids) : new Map<string, LatestAttempt>(),
     ep.fence.clearedCount(webhook, ids, trigger, held),
   ]);
   // Checked again after the reads: the job may have been stored or finished meanwhile.

@@ -30,7 +30,7 @@ export async function runInline(ep: Endpoint, job: InlineJob): Promise<void> {
     // One read tells which of these deliveries were already attempted (a repeated hand-over);
     // another, which of them the FIFO fence lets through.
     const [fetched, cleared] = await Promise.all([
-      webhookId ? latestAttemptsOf(ep.db, webhookId, job.ids) : new Map<string, LatestAttempt>(),
+      webhook ? latestAttemptsOf(ep.recordsOf(webhook.accountId), webhook.id, job.ids) : new Map<string, LatestAttempt>(),
       ep.fence.clearedCount(webhook, job.ids, job.trigger, new Set([...job.accounted, ...job.ids.map(eventOf)])),
     ]);
     // Keep what callers that joined meanwhile already read for their ids.

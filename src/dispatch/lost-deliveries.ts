@@ -10,6 +10,7 @@
  */
 import { and, asc, eq, gt, gte, lte, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
+import type { ShardScope } from "../db/shards";
 import { latestAttemptsOf } from "../db/delivery-queries";
 import { deliveryAttempts, events, webhooks } from "../db/schema";
 import { deliveryId } from "../lib/ids";
@@ -78,7 +79,8 @@ async function unattemptedBehind(db: Db, hook: typeof webhooks.$inferSelect, aft
  * the lost ones back to their objects. Returns how many deliveries were handed
  * over and where the next scan starts.
  */
-export async function rehandLostDeliveries(env: Env, db: Db, mark: RetryMark, now: number): Promise<{ rehanded: number; mark: RetryMark }> {
+export async function rehandLostDeliveries(env: Env, scope: ShardScope, mark: RetryMark, now: number): Promise<{ rehanded: number; mark: RetryMark }> {
+  const db = scope.records;
   const until = now - LOST_AFTER_MS;
   const overdue = await overdueRetries(db, mark, until);
   const byWebhook = new Map<string, OverdueRetry[]>();
@@ -89,7 +91,7 @@ export async function rehandLostDeliveries(env: Env, db: Db, mark: RetryMark, no
     // Lost: the overdue attempt is still the latest one (no attempt came after it).
     const lost = rows.filter((r) => latest.get(r.deliveryId)?.attempt === r.attempt && latest.get(r.deliveryId)?.status === "retrying");
     if (lost.length === 0) continue;
-    const hook = await db.select().from(webhooks).where(eq(webhooks.id, webhookId)).get();
+    const hook = await scope.control.select().from(webhooks).where(eq(webhooks.id, webhookId)).get();
     if (!hook) continue; // deleted: its deliveries were cancelled
     const first = lost.map((r) => r.eventId).sort()[0]!;
     const ids = [...new Set([...lost.map((r) => r.deliveryId), ...(await unattemptedBehind(db, hook, first))])].sort();

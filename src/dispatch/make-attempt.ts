@@ -50,7 +50,7 @@ export async function makeAttempt(ep: Endpoint, deliveryId: string, trigger: Tri
     ? { attempt: unwritten.attempt, status: unwritten.status }
     : known.latest !== undefined
       ? known.latest
-      : ((await latestAttemptsOf(ep.db, webhook.id, [deliveryId])).get(deliveryId) ?? null);
+      : ((await latestAttemptsOf(ep.recordsOf(webhook.accountId), webhook.id, [deliveryId])).get(deliveryId) ?? null);
   const finished = latest !== null && latest.status !== "retrying";
   // A scheduled hand-over of a finished delivery is a duplicate; a manual retry sends it again.
   if (finished && trigger !== "manual") return null;
@@ -58,7 +58,7 @@ export async function makeAttempt(ep: Endpoint, deliveryId: string, trigger: Tri
   if (unwritten?.nextAttemptAt != null && unwritten.nextAttemptAt > Date.now() && trigger !== "manual") return unwritten.nextAttemptAt;
   // A disabled webhook, or one of a disabled account, holds everything until enabled again.
   if (webhook.status === "disabled" || webhook.accountStatus !== "active") return "hold";
-  const event = known.event ?? (await loadEventForDispatch(ep.db, webhook.accountId, ids.eventId));
+  const event = known.event ?? (await loadEventForDispatch(ep.recordsOf(webhook.accountId), webhook.accountId, ids.eventId));
   if (!event) return null; // deleted (retention)
   const context = { deliveryId, webhook, event, latest };
   ep.usage.account = webhook.accountId;
@@ -113,7 +113,7 @@ async function afterAnswer(
   try {
     const reason = disableReason(ep.env, result.responseCode, await trackFailure(ep.ctx.storage, result.ok, result.startedAt));
     if (reason) {
-      await disableWebhook(ep.env, ep.db, ep.ctx.storage, webhook, reason);
+      await disableWebhook(ep.env, ep.control, ep.usage, ep.ctx.storage, webhook, reason);
       ep.webhooks.clear();
     }
   } catch (err) {
@@ -121,7 +121,7 @@ async function afterAnswer(
   }
   if (!exhausted) return;
   try {
-    await emitOperationalEvent(ep.env, ep.db, webhook.accountId, "delivery.exhausted", {
+    await emitOperationalEvent(ep.env, ep.usage, webhook.accountId, "delivery.exhausted", {
       delivery_id: about.deliveryId,
       webhook_id: webhook.id,
       webhook_name: webhook.name,

@@ -6,8 +6,9 @@
  * one must not feed itself a loop).
  */
 import { isoSeconds } from "../delivery/envelope";
-import type { Db } from "../db/client";
 import { events } from "../db/schema";
+import { recordsDb } from "../db/shards";
+import type { CounterSink } from "../lib/counter-names";
 import { newId } from "../lib/ids";
 import { eventMessage } from "./messages";
 
@@ -15,10 +16,16 @@ import { eventMessage } from "./messages";
 export type OperationalType = "webhook.disabled" | "delivery.exhausted";
 
 /** Stores an operational event for `accountId` and puts it on the queue (the outbox covers a failed send). */
-export async function emitOperationalEvent(env: Env, db: Db, accountId: string, type: OperationalType, data: Record<string, unknown>): Promise<string> {
+export async function emitOperationalEvent(
+  env: Env,
+  meter: CounterSink,
+  accountId: string,
+  type: OperationalType,
+  data: Record<string, unknown>,
+): Promise<string> {
   const now = Date.now();
   const id = newId("evt");
-  await db.insert(events).values({
+  await recordsDb(env, accountId, meter).insert(events).values({
     accountId,
     id,
     type,

@@ -14,15 +14,19 @@
  * again only after a back-off (30 s, doubling, at most an hour), so an event
  * that keeps failing its fan-out does not flood the queue. Each sweep also
  * hands back to their objects the deliveries an object lost (lost-deliveries.ts).
+ *
+ * There is one sweeper per shard (db/shards.ts), each sweeping, retaining and
+ * waking only what its shard holds: no sweep is a deployment-wide singleton.
  */
 import { DurableObject } from "cloudflare:workers";
 import { and, asc, eq, gte, lt } from "drizzle-orm";
-import { chunk, createDb } from "../db/client";
+import { chunk } from "../db/client";
 import { accounts, events } from "../db/schema";
+import { type ShardScope, shardIndexes, shardScope } from "../db/shards";
 import { idFloor } from "../lib/ids";
 import { flushUsage } from "../metrics/flush";
-import { meterD1, UsageMeter } from "../metrics/usage-meter";
-import { eventMessage } from "./messages";
+import { UsageMeter } from "../metrics/usage-meter";
+import { MAX_REFS_PER_MESSAGE, sendRefs } from "./messages";
 import { type RetryMark, rehandLostDeliveries } from "./lost-deliveries";
 import { applyRetention, type RetentionResult } from "./retention";
 import { alarmNeedsSetting } from "./alarm-liveness";
@@ -43,9 +47,22 @@ const START_GRACE_MS = 5_000;
 /** How far back the first scan for lost retries looks. */
 const LOST_LOOKBACK_MS = 24 * 3_600_000;
 
-/** Makes sure the sweeper's alarm is set and alive (idempotent, cheap). */
+/** The name of shard `shard`'s sweeper (shard 0's keeps the name of the single sweeper before shards). */
+const sweeperName = (shard: number) => (shard === 0 ? "outbox" : `outbox-shard-${shard}`);
+
+/** The shard a sweeper's name says it sweeps, if it is one of those names. */
+function shardOfName(name: string | undefined): number | undefined {
+  if (name === "outbox") return 0;
+  const m = /^outbox-shard-(\d+)$/.exec(name ?? "");
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Shard `shard`'s sweeper. */
+export const sweeperOf = (env: Env, shard: number) => env.SWEEPER.get(env.SWEEPER.idFromName(sweeperName(shard)));
+
+/** Makes sure every shard's sweeper has its alarm set and alive (idempotent, cheap). */
 export async function armSweeper(env: Env): Promise<void> {
-  await env.SWEEPER.get(env.SWEEPER.idFromName("outbox")).arm();
+  await Promise.all(shardIndexes(env).map((shard) => sweeperOf(env, shard).arm(shard)));
 }
 
 /**
@@ -71,8 +88,10 @@ export function armSweeperOnce(env: Env, ctx: { waitUntil(p: Promise<unknown>): 
   );
 }
 
-/** A singleton whose alarm sweeps every SWEEP_INTERVAL_SECONDS. */
+/** One shard's sweeper, whose alarm sweeps every SWEEP_INTERVAL_SECONDS. */
 export class OutboxSweeper extends DurableObject<Env> {
+  /** The shard this sweeper works on: its name's (sweeperOf), else the one its `arm` stored, else 0. */
+  private shard: number | undefined;
   /** What sweeping costs, flushed after each sweep. */
   private readonly usage = new UsageMeter();
   /**
@@ -100,6 +119,17 @@ export class OutboxSweeper extends DurableObject<Env> {
     ) WITHOUT ROWID`);
   }
 
+  /** This sweeper's shard, as its databases. */
+  private async scope(): Promise<ShardScope> {
+    this.shard ??= shardOfName(this.ctx.id.name) ?? (await this.ctx.storage.get<number>("shard")) ?? 0;
+    return shardScope(this.env, this.shard, this.usage);
+  }
+
+  /** Counters go to this sweeper's own shard. */
+  private async flush(): Promise<void> {
+    await flushUsage(this.env, this.shard ?? 0, this.usage).catch((err) => console.error("usage flush failed", err));
+  }
+
   private intervalMs() {
     return Math.max(1, Number(this.env.SWEEP_INTERVAL_SECONDS)) * 1000;
   }
@@ -110,8 +140,12 @@ export class OutboxSweeper extends DurableObject<Env> {
    * runtime that was killed leaves an alarm that never fires (alarm-liveness.ts),
    * and the sweep it brings is the recovery sweep, which also wakes the endpoint objects.
    */
-  async arm(): Promise<void> {
+  async arm(shard = 0): Promise<void> {
     this.usage.add("do_requests");
+    if (this.shard !== shard) {
+      await withStorageRetry(() => this.ctx.storage.put("shard", shard));
+      this.shard = shard;
+    }
     const now = Date.now();
     const current = await withStorageRetry(() => this.ctx.storage.getAlarm());
     if (this.recovery === "unchecked") this.recovery = current !== null ? "owed" : "none";
@@ -122,7 +156,7 @@ export class OutboxSweeper extends DurableObject<Env> {
   /** Wakes every active webhook's endpoint object (see wake-endpoints.ts); what it found. */
   async wakeEndpoints(): Promise<{ webhooks: number; holding: number }> {
     this.usage.add("do_requests");
-    return wakeEndpoints(this.env, createDb(meterD1(this.env.DB, this.usage)));
+    return wakeEndpoints(this.env, await this.scope());
   }
 
   /**
@@ -136,12 +170,12 @@ export class OutboxSweeper extends DurableObject<Env> {
    */
   async sweep(now = Date.now(), afterStart?: { at: number }): Promise<number> {
     this.usage.add("do_requests");
-    const db = createDb(meterD1(this.env.DB, this.usage));
+    const { control, records: db, holds } = await this.scope();
     // After a start, not the last few seconds' events either: their messages are most likely on their way.
     const sinceStart = afterStart ? Math.min(afterStart.at, now - START_GRACE_MS) : -Infinity;
     const cutoff = idFloor("evt", Math.max(now - Number(this.env.SWEEP_AFTER_SECONDS) * 1000, sinceStart));
     const watermark = (await this.ctx.storage.get<string>("watermark")) ?? "evt_";
-    const accountIds = (await db.select({ id: accounts.id }).from(accounts)).map((a) => a.id);
+    const accountIds = (await control.select({ id: accounts.id }).from(accounts)).map((a) => a.id).filter(holds);
     const stale = (
       await Promise.all(
         accountIds.map((accountId) =>
@@ -157,10 +191,9 @@ export class OutboxSweeper extends DurableObject<Env> {
     // Each stale event's back-off, read once: whether it may go now, and how often it went before.
     const resent = new Map(stale.map((e) => [e.id, this.resendRow(e.id)]));
     const due = stale.filter((e) => afterStart || (resent.get(e.id)?.next_at ?? 0) <= now);
-    // sendBatch takes at most 100 messages.
-    for (const part of chunk(due, 100)) {
-      await this.env.EVENTS_QUEUE.sendBatch(part.map((e) => ({ body: eventMessage(e.accountId, e.id), contentType: "json" as const })));
-      this.usage.add("queue_operations", part.length);
+    // A message per 100 events (messages.ts).
+    for (const part of chunk(due, MAX_REFS_PER_MESSAGE)) {
+      this.usage.add("queue_operations", await sendRefs(this.env.EVENTS_QUEUE, part.map((e) => ({ accountId: e.accountId, eventId: e.id }))));
       for (const e of part) this.noteResend(e.id, resent.get(e.id)?.count ?? 0, now);
     }
     const oldestPending = stale.reduce<string | null>((min, e) => (min === null || e.id < min ? e.id : min), null);
@@ -172,7 +205,7 @@ export class OutboxSweeper extends DurableObject<Env> {
       // Events below the watermark are no longer pending: their back-off is done with.
       this.ctx.storage.sql.exec("DELETE FROM resends WHERE event_id < ?", next);
     }
-    await flushUsage(this.env.DB, this.usage).catch((err) => console.error("usage flush failed", err));
+    await this.flush();
     return due.length;
   }
 
@@ -191,18 +224,18 @@ export class OutboxSweeper extends DurableObject<Env> {
   /** Hands back to their objects the deliveries an object lost; returns how many. */
   async recoverLost(now = Date.now()): Promise<number> {
     this.usage.add("do_requests");
-    const db = createDb(meterD1(this.env.DB, this.usage));
+    const scope = await this.scope();
     const mark = (await this.ctx.storage.get<RetryMark>("retry_mark")) ?? { at: now - LOST_LOOKBACK_MS, webhookId: "", deliveryId: "" };
-    const result = await rehandLostDeliveries(this.env, db, mark, now);
+    const result = await rehandLostDeliveries(this.env, scope, mark, now);
     await this.ctx.storage.put("retry_mark", result.mark);
-    await flushUsage(this.env.DB, this.usage).catch((err) => console.error("usage flush failed", err));
+    await this.flush();
     return result.rehanded;
   }
 
   /** Applies retention now (tests, and the hourly run below); returns what was deleted. */
   async retain(now = Date.now()): Promise<RetentionResult> {
     this.usage.add("do_requests");
-    const result = await applyRetention(createDb(meterD1(this.env.DB, this.usage)), Number(this.env.RETENTION_DAYS ?? 30), now);
+    const result = await applyRetention(await this.scope(), Number(this.env.RETENTION_DAYS ?? 30), now);
     await this.ctx.storage.put("retained_at", now);
     return result;
   }

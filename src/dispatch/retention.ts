@@ -5,7 +5,7 @@
  * accepted event is never lost). Runs from the sweeper's alarm, at most hourly.
  */
 import { and, eq, inArray, lt, sql } from "drizzle-orm";
-import type { Db } from "../db/client";
+import type { ShardScope } from "../db/shards";
 import { accounts, deliveryAttempts, events, webhooks } from "../db/schema";
 import { idFloor } from "../lib/ids";
 
@@ -19,11 +19,12 @@ export interface RetentionResult {
 }
 
 /** Deletes what is older than `retentionDays` before `now`, in bounded batches. */
-export async function applyRetention(db: Db, retentionDays: number, now = Date.now()): Promise<RetentionResult> {
+export async function applyRetention(scope: ShardScope, retentionDays: number, now = Date.now()): Promise<RetentionResult> {
+  const db = scope.records;
   const cutoff = now - retentionDays * 86_400_000;
   const result: RetentionResult = { attempts: 0, events: 0 };
   // Attempts are keyed (webhook, delivery, …) and delivery ids start with the event's time: a key range per webhook.
-  const hooks = await db.select({ id: webhooks.id }).from(webhooks);
+  const hooks = (await scope.control.select({ id: webhooks.id, accountId: webhooks.accountId }).from(webhooks)).filter((h) => scope.holds(h.accountId));
   for (const { id } of hooks) {
     const a = deliveryAttempts;
     const old = await db
@@ -38,7 +39,7 @@ export async function applyRetention(db: Db, retentionDays: number, now = Date.n
     }
   }
   // Events: each account's dispatched events older than the cut-off (ids are time-ordered).
-  const owners = await db.select({ id: accounts.id }).from(accounts);
+  const owners = (await scope.control.select({ id: accounts.id }).from(accounts)).filter((a) => scope.holds(a.id));
   for (const { id } of owners) {
     const res = await db
       .delete(events)

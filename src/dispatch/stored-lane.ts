@@ -103,6 +103,9 @@ async function prefetch(ep: Endpoint, ids: string[]): Promise<{ latest: Map<stri
   const webhook = webhookId ? await ep.webhooks.get(webhookId) : null;
   if (!webhook) return { latest: new Map(), events: new Map() };
   const eventIds = ids.map(eventOf).filter((e) => e !== "");
-  const [latest, events] = await Promise.all([latestAttemptsOf(ep.db, webhook.id, ids), loadEventsForDispatch(ep.db, webhook.accountId, eventIds)]);
+  const [latest, events] = await Promise.all([
+    latestAttemptsOf(ep.recordsOf(webhook.accountId), webhook.id, ids),
+    loadEventsForDispatch(ep.recordsOf(webhook.accountId), webhook.accountId, eventIds),
+  ]);
   return { latest, events };
 }

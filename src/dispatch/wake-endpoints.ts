@@ -7,7 +7,7 @@
  * (disabled ones hold until `enable`, which resumes them; deleted ones hold nothing).
  */
 import { and, asc, eq, gt } from "drizzle-orm";
-import type { Db } from "../db/client";
+import type { ShardScope } from "../db/shards";
 import { webhooks } from "../db/schema";
 import { inLanes } from "./lanes";
 
@@ -16,26 +16,28 @@ const PAGE = 200;
 const CONCURRENCY = 16;
 
 /** Wakes the objects; returns how many webhooks were looked at and how many of their objects held deliveries. */
-export async function wakeEndpoints(env: Env, db: Db): Promise<{ webhooks: number; holding: number }> {
+export async function wakeEndpoints(env: Env, scope: ShardScope): Promise<{ webhooks: number; holding: number }> {
   let after = "";
   let seen = 0;
   let holding = 0;
   for (;;) {
-    const page = await db
-      .select({ id: webhooks.id })
+    const page = await scope.control
+      .select({ id: webhooks.id, accountId: webhooks.accountId })
       .from(webhooks)
       .where(and(eq(webhooks.status, "active"), gt(webhooks.id, after)))
       .orderBy(asc(webhooks.id))
       .limit(PAGE);
+    // Each shard's sweeper wakes the objects of the accounts it holds.
+    const mine = page.filter((h) => scope.holds(h.accountId));
     let next = 0;
-    await inLanes(CONCURRENCY, () => page[next++]?.id, async (id) => {
+    await inLanes(CONCURRENCY, () => mine[next++]?.id, async (id) => {
       // One object that cannot be reached must not keep the others asleep.
       const held = await env.ENDPOINT.get(env.ENDPOINT.idFromName(id))
         .wake()
         .catch((err: unknown) => (console.error(`endpoint ${id}: wake failed`, err), false));
       if (held) holding += 1;
     });
-    seen += page.length;
+    seen += mine.length;
     if (page.length < PAGE) return { webhooks: seen, holding };
     after = page.at(-1)!.id;
   }

@@ -14,13 +14,13 @@ export const WEBHOOK_CACHE_MS = 30_000;
 export class WebhookCache {
   private cached: { value: WebhookForDispatch | null; at: number } | null = null;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly control: Db) {}
 
   /** The webhook's configuration (null once deleted), from the cache while it is fresh. */
   async get(id: string): Promise<WebhookForDispatch | null> {
     const now = Date.now();
     if (!this.cached || now - this.cached.at > WEBHOOK_CACHE_MS || this.cached.value?.id !== id) {
-      this.cached = { value: await loadWebhookForDispatch(this.db, id), at: now };
+      this.cached = { value: await loadWebhookForDispatch(this.control, id), at: now };
     }
     return this.cached.value;
   }

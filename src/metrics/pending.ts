@@ -11,8 +11,9 @@
  * from the sweeper's on purpose: this is how a stalled sweeper gets noticed.
  */
 import { sql } from "drizzle-orm";
-import type { Db } from "../db/client";
 import { accounts, events, scanMarks } from "../db/schema";
+import { type ShardScope, shardIndexes, shardScope } from "../db/shards";
+import type { CounterSink } from "../lib/counter-names";
 import { RECOVERY_BOUND_SECONDS } from "../dispatch/recovery-bound";
 import { idFloor } from "../lib/ids";
 
@@ -39,19 +40,33 @@ interface Row {
  * The one read: pending events from the mark on (created before `cutoff`
  * counted apart), and the mark itself. Exported so a test can check its plan.
  */
-export function pendingQuery(cutoff: number) {
+export function pendingQuery(cutoff: number, accountIds: string[]) {
   const mark = sql`coalesce((SELECT ${scanMarks.value} FROM ${scanMarks} WHERE ${scanMarks.name} = ${MARK}), 'evt_')`;
-  // CROSS JOIN keeps accounts as the outer loop: one range of the events key per account, never a table scan.
+  // The shard's accounts (from the control database, as one JSON parameter) are the outer loop:
+  // one range of the events key per account, never a table scan.
   return sql`
     SELECT count(${events.id}) AS n, min(${events.id}) AS oldest_id, min(${events.createdAt}) AS oldest_at,
            sum(${events.createdAt} < ${cutoff}) AS over, ${mark} AS mark
-    FROM ${accounts} CROSS JOIN ${events} ON ${events.accountId} = ${accounts.id}
+    FROM json_each(${JSON.stringify(accountIds)}) AS a CROSS JOIN ${events} ON ${events.accountId} = a.value
     WHERE ${events.id} >= ${mark} AND ${events.status} = 'pending'`;
 }
 
-/** Counts the pending events in one D1 read (plus one write when the mark moves on). */
-export async function pendingEvents(db: Db, now = Date.now()): Promise<PendingEvents> {
-  const row = (await db.get<Row>(pendingQuery(now - RECOVERY_BOUND_SECONDS * 1000)))!;
+/** Pending events over every shard: counts added, the oldest of all. */
+export async function pendingEvents(env: Env, meter: CounterSink, now = Date.now()): Promise<PendingEvents> {
+  const shards = shardIndexes(env).map((i) => shardScope(env, i, meter));
+  const ids = (await shards[0]!.control.select({ id: accounts.id }).from(accounts)).map((a) => a.id);
+  const each = await Promise.all(shards.map((s) => pendingOnShard(s, ids.filter(s.holds), now)));
+  return {
+    count: each.reduce((n, p) => n + p.count, 0),
+    oldest_age_seconds: Math.max(0, ...each.map((p) => p.oldest_age_seconds)),
+    over_bound: each.reduce((n, p) => n + p.over_bound, 0),
+  };
+}
+
+/** Counts one shard's pending events in one D1 read (plus one write when its mark moves on). */
+async function pendingOnShard(scope: ShardScope, accountIds: string[], now: number): Promise<PendingEvents> {
+  const db = scope.records;
+  const row = (await db.get<Row>(pendingQuery(now - RECOVERY_BOUND_SECONDS * 1000, accountIds)))!;
   const ceiling = idFloor("evt", now - SKEW_MS);
   const next = row.oldest_id !== null && row.oldest_id < ceiling ? row.oldest_id : ceiling;
   if (next > (row.mark ?? "evt_")) {

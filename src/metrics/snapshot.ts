@@ -1,20 +1,34 @@
 /** Reading the metrics back: counters from D1, live queue state from the endpoints' objects. */
-import { eq } from "drizzle-orm";
+import { eq, like, notLike, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { usageCounters, webhooks } from "../db/schema";
+import { DB_TAG_PREFIX, shardDb, shardIndexes } from "../db/shards";
+import type { CounterSink } from "../lib/counter-names";
 import { COUNTER_NAMES } from "../lib/counter-names";
 import { addCounters, type Counters } from "./counters";
 
 /** How many endpoints a scrape asks for their live state. */
 export const MAX_ENDPOINTS_PER_SCRAPE = 1000;
 
-/** Counters summed over one account, or over every account and `system`. */
-export async function readCounters(db: Db, accountId?: string): Promise<Counters> {
-  const rows = await db
-    .select()
-    .from(usageCounters)
-    .where(accountId ? eq(usageCounters.accountId, accountId) : undefined);
-  const total: Counters = {};
+/** Counters summed over one account, or over every account and `system` (each database's own traffic left out), from every shard. */
+export async function readCounters(env: Env, meter: CounterSink, accountId?: string): Promise<Counters> {
+  const where = accountId ? eq(usageCounters.accountId, accountId) : notLike(usageCounters.accountId, `${DB_TAG_PREFIX}%`);
+  return sumRows(await rowsOnEveryShard(env, meter, where));
+}
+
+/** Each database's own traffic (statements and rows), by tag: `db:control`, `db:shard_0`, … */
+export async function readDatabaseTraffic(env: Env, meter: CounterSink): Promise<Map<string, Counters>> {
+  const rows = await rowsOnEveryShard(env, meter, like(usageCounters.accountId, `${DB_TAG_PREFIX}%`));
+  const out = new Map<string, Counters>();
+  for (const row of rows) out.set(row.accountId, sumRows([row], out.get(row.accountId)));
+  return out;
+}
+
+async function rowsOnEveryShard(env: Env, meter: CounterSink, where: SQL) {
+  return (await Promise.all(shardIndexes(env).map((i) => shardDb(env, i, meter).select().from(usageCounters).where(where)))).flat();
+}
+
+function sumRows(rows: Array<typeof usageCounters.$inferSelect>, total: Counters = {}): Counters {
   for (const row of rows) addCounters(total, Object.fromEntries(COUNTER_NAMES.map((n) => [n, Number(row[n] ?? 0)])));
   return total;
 }

@@ -6,6 +6,8 @@
 import type { CounterName } from "../lib/counter-names";
 import { addCounters, type Counters } from "./counters";
 
+export { meterD1 } from "../db/metered-d1";
+
 /** Counts are attributed to an account, or to this id for work no account owns (sweeps, auth failures). */
 export const SYSTEM_ACCOUNT = "system";
 
@@ -68,67 +70,6 @@ export class UsageMeter {
   get empty(): boolean {
     return this.byAccount.size === 0;
   }
-}
-
-const UNWRAP = Symbol("unwrap");
-
-/** Counts one statement's result meta. */
-function countMeta(meter: UsageMeter, meta: { rows_read?: number; rows_written?: number } | undefined) {
-  meter.add("d1_rows_read", meta?.rows_read ?? 0);
-  meter.add("d1_rows_written", meta?.rows_written ?? 0);
-}
-
-function meterStatement(stmt: D1PreparedStatement, meter: UsageMeter): D1PreparedStatement {
-  return new Proxy(stmt, {
-    get(target, prop) {
-      if (prop === UNWRAP) return target;
-      if (prop === "bind") return (...values: unknown[]) => meterStatement(target.bind(...values), meter);
-      if (prop === "run" || prop === "all") {
-        return async () => {
-          const result = await target[prop]();
-          countMeta(meter, result.meta);
-          return result;
-        };
-      }
-      if (prop === "first") {
-        return async (column?: string) => {
-          const result = await target.all<Record<string, unknown>>();
-          countMeta(meter, result.meta);
-          const row = result.results[0];
-          return row == null ? null : column ? row[column] : row;
-        };
-      }
-      if (prop === "raw") {
-        // raw() answers without meta; the rows it returns are the best count of rows read available.
-        return async (options?: { columnNames?: boolean }) => {
-          const rows = await target.raw(options as { columnNames: true });
-          meter.add("d1_rows_read", Math.max(0, rows.length - (options?.columnNames ? 1 : 0)));
-          return rows;
-        };
-      }
-      const value = Reflect.get(target, prop, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
-
-/** The D1 binding, counting every statement's rows into `meter`. */
-export function meterD1(d1: D1Database, meter: UsageMeter): D1Database {
-  return new Proxy(d1, {
-    get(target, prop) {
-      if (prop === "prepare") return (query: string) => meterStatement(target.prepare(query), meter);
-      if (prop === "batch") {
-        return async (statements: D1PreparedStatement[]) => {
-          const unwrapped = statements.map((s) => (s as unknown as Record<symbol, D1PreparedStatement>)[UNWRAP] ?? s);
-          const results = await target.batch(unwrapped);
-          for (const r of results) countMeta(meter, r.meta);
-          return results;
-        };
-      }
-      const value = Reflect.get(target, prop, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
 }
 
 /** Runs a SQL statement on a Durable Object's storage and counts its rows. */

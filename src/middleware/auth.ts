@@ -8,6 +8,7 @@ import { accounts, apiKeys } from "../db/schema";
 import { sha256Hex, utf8 } from "../lib/encoding";
 import { isWellFormedKey } from "../lib/api-keys";
 import { ApiError } from "../lib/errors";
+import { cachedKey, type KeyRow, rememberKey } from "./key-cache";
 import { enforceRateLimit } from "./rate-limit";
 import { allows, requiredScope } from "./scopes";
 import type { Context } from "hono";
@@ -52,15 +53,9 @@ export const apiKeyAuth = () =>
     await next();
   });
 
-/** The key's row, as {@link principalOf} judges it. */
-export interface KeyRow {
-  keyId: string;
-  accountId: string;
-  scopes: string[];
-  status: string;
-}
+export type { KeyRow } from "./key-cache";
 
-/** The query behind the key check (by hash, unrevoked, with its account's status); ingest-fast.ts reads the same row in raw SQL. */
+/** The query behind the key check (by hash, unrevoked, with its account's status). */
 function keyLookup(c: Context<AppEnv>) {
   return c.var.db
     .select({ keyId: apiKeys.id, accountId: apiKeys.accountId, scopes: apiKeys.scopes, status: accounts.status })
@@ -80,6 +75,15 @@ export function judgeKey(c: Context<AppEnv>, row: KeyRow | undefined): Principal
 /** Looks the request's key up and judges it. */
 export async function principalOf(c: Context<AppEnv>): Promise<Principal> {
   return judgeKey(c, await keyLookup(c).get());
+}
+
+/** The key's row, from ingest's per-isolate cache (key-cache.ts) when fresh there, else from the control database. */
+export async function cachedKeyRow(c: Context<AppEnv>): Promise<KeyRow | undefined> {
+  const hit = cachedKey(c.env, c.var.keyHash);
+  if (hit) return hit;
+  const row = await keyLookup(c).get();
+  if (row) rememberKey(c.env, c.var.keyHash, row);
+  return row;
 }
 
 /** Requires the operator token (the Worker secret ADMIN_TOKEN). */

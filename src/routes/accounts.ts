@@ -3,6 +3,7 @@
  * key), list, disable and enable. A disabled account's keys stop working and
  * its webhooks send nothing until it is enabled again.
  */
+import { forgetKeys } from "../middleware/key-cache";
 import { createRoute, z } from "@hono/zod-openapi";
 import { asc, eq, gt } from "drizzle-orm";
 import type { Context } from "hono";
@@ -91,6 +92,7 @@ async function changeStatus(c: Context<AppEnv>, id: string, status: "active" | "
   const account = await c.var.db.select().from(accounts).where(eq(accounts.id, id)).get();
   if (!account) throw notFound("Account");
   await c.var.db.update(accounts).set({ status }).where(eq(accounts.id, id));
+  forgetKeys();
   // The endpoints' objects cache their configuration (account status included): refresh them.
   const hooks = await c.var.db.select({ id: webhooks.id }).from(webhooks).where(eq(webhooks.accountId, id));
   await Promise.all(hooks.map((h) => (status === "active" ? endpointObject(c.env, h.id).resume() : endpointObject(c.env, h.id).invalidate())));

@@ -59,7 +59,7 @@ export const adminHealthRouter = createRouter();
 adminHealthRouter.use("*", adminAuth());
 adminHealthRouter.openapi(health, async (c) => {
   const now = Date.now();
-  const [pending, endpoints] = await Promise.all([pendingEvents(c.var.db, now), endpointStates(c.env, c.var.db)]);
+  const [pending, endpoints] = await Promise.all([pendingEvents(c.env, c.var.meter, now), endpointStates(c.env, c.var.db)]);
   return c.json(
     {
       status: pending.over_bound > 0 || asleepCount(endpoints) > 0 ? ("stalled" as const) : ("ok" as const),

@@ -1,4 +1,5 @@
 /** An account's API keys: create (shown once), list (prefix and last four only), revoke. Needs the `admin` scope. */
+import { forgetKeys } from "../middleware/key-cache";
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, isNull } from "drizzle-orm";
 import { apiKeys } from "../db/schema";
@@ -96,5 +97,6 @@ apiKeysRouter.openapi(revokeKey, async (c) => {
   if (!row) throw notFound("API key");
   const revokedAt = row.revokedAt ?? Date.now();
   await c.var.db.update(apiKeys).set({ revokedAt }).where(eq(apiKeys.id, id));
+  forgetKeys();
   return c.json(wire({ ...row, revokedAt }), 200);
 });

@@ -1,4 +1,5 @@
 /** One delivery (an event to a webhook) with every attempt made. */
+import { recordsOf } from "../middleware/request-context";
 import { createRoute, z } from "@hono/zod-openapi";
 import { deliveryAttemptsOf } from "../db/delivery-queries";
 import { notFound } from "../lib/errors";
@@ -34,7 +35,7 @@ export const deliveriesRouter = createRouter();
 deliveriesRouter.use("*", apiKeyAuth());
 
 deliveriesRouter.openapi(getDelivery, async (c) => {
-  const attempts = await deliveryAttemptsOf(c.var.db, c.var.principal.accountId, c.req.valid("param").id);
+  const attempts = await deliveryAttemptsOf(recordsOf(c), c.var.principal.accountId, c.req.valid("param").id);
   const latest = attempts[attempts.length - 1];
   // Not yet attempted (still queued at its endpoint) looks the same as unknown for now.
   if (!latest) throw notFound("Delivery");
@@ -54,7 +55,7 @@ const retryDelivery = createRoute({
 
 deliveriesRouter.openapi(retryDelivery, async (c) => {
   const id = c.req.valid("param").id;
-  const attempts = await deliveryAttemptsOf(c.var.db, c.var.principal.accountId, id);
+  const attempts = await deliveryAttemptsOf(recordsOf(c), c.var.principal.accountId, id);
   const latest = attempts[attempts.length - 1];
   if (!latest) throw notFound("Delivery");
   await endpointObject(c.env, latest.webhookId).enqueue([id], "manual");

@@ -1,4 +1,5 @@
 /** The producer side: send (single or batch, idempotent), list, read with deliveries, replay. */
+import { recordsOf } from "../middleware/request-context";
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, desc, eq, gte, lt } from "drizzle-orm";
 import { bodyLimit } from "hono/body-limit";
@@ -140,7 +141,7 @@ async function ownEvent(db: Db, accountId: string, id: string) {
 
 eventsRouter.openapi(listEvents, async (c) => {
   const q = c.req.valid("query");
-  const rows = await c.var.db
+  const rows = await recordsOf(c)
     .select()
     .from(events)
     .where(
@@ -163,25 +164,27 @@ const MAX_WEBHOOKS_PER_EVENT = 250;
 
 eventsRouter.openapi(getEvent, async (c) => {
   const db = c.var.db;
-  const event = await ownEvent(db, c.var.principal.accountId, c.req.valid("param").id);
+  const records = recordsOf(c);
+  const event = await ownEvent(records, c.var.principal.accountId, c.req.valid("param").id);
   const hooks = await db.select({ id: webhooks.id }).from(webhooks).where(eq(webhooks.accountId, event.accountId)).orderBy(asc(webhooks.id)).limit(MAX_WEBHOOKS_PER_EVENT);
   // Delivery ids are derived from (event, webhook): each lookup is a range of the attempts' key.
   const lookups = hooks.map((h) =>
-    db
+    records
       .select()
       .from(deliveryAttempts)
       .where(and(eq(deliveryAttempts.webhookId, h.id), eq(deliveryAttempts.deliveryId, deliveryId(event.id, h.id))))
       .orderBy(desc(deliveryAttempts.attempt))
       .limit(1),
   );
-  const found = lookups.length ? await db.batch(lookups as [(typeof lookups)[number], ...typeof lookups]) : [];
+  const found = lookups.length ? await records.batch(lookups as [(typeof lookups)[number], ...typeof lookups]) : [];
   const deliveries = found.flatMap((rows) => rows.slice(0, 1)).map(deliveryToWire);
   return c.json({ ...eventToWire(event), deliveries }, 200);
 });
 
 eventsRouter.openapi(replayEvent, async (c) => {
   const db = c.var.db;
-  const event = await ownEvent(db, c.var.principal.accountId, c.req.valid("param").id);
+  const records = recordsOf(c);
+  const event = await ownEvent(records, c.var.principal.accountId, c.req.valid("param").id);
   const body = (await c.req.json().catch(() => ({}))) as { webhook_id?: string };
   const filterable = lazyFilterable(event);
   const targets = body.webhook_id
@@ -194,7 +197,7 @@ eventsRouter.openapi(replayEvent, async (c) => {
   await Promise.all(queued.map((q) => endpointObject(c.env, q.webhook_id).enqueue([q.delivery_id], "manual")));
   // A dead-lettered event that is replayed has now been handed over.
   if (event.status === "dead_lettered") {
-    await db.update(events).set({ status: "dispatched" }).where(and(eq(events.accountId, event.accountId), eq(events.id, event.id)));
+    await records.update(events).set({ status: "dispatched" }).where(and(eq(events.accountId, event.accountId), eq(events.id, event.id)));
   }
   return c.json({ data: queued }, 202);
 });

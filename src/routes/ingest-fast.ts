@@ -1,13 +1,12 @@
 /**
  * Ingest in one D1 round trip. The common request (built-in event types, and
  * no idempotency key to look up first, or a single event) needs the key
- * checked and the events written; both go in one batch: the key's row is
- * read, and each insert writes its event only if the same statement finds
- * the key valid, unrevoked, of an active account and allowed to send events.
- * The row read then decides the answer exactly as the auth middleware would
- * (middleware/auth.ts `judgeKey`), and nothing was written when it refuses.
- * Anything else (a custom type with a schema, an idempotency key that was
- * already used) goes the ordinary way.
+ * checked and the events written. The key's row comes from the per-isolate
+ * cache when it is fresh there (middleware/key-cache.ts: a stated revocation
+ * delay of KEY_CACHE_SECONDS), and is judged exactly as the auth middleware
+ * would (middleware/auth.ts `judgeKey`); then the events go to the account's
+ * shard in one statement or batch. Anything else (a custom type with a
+ * schema, an idempotency key that was already used) goes the ordinary way.
  */
 import type { Context } from "hono";
 import { packText } from "../db/packed-text";
@@ -15,8 +14,8 @@ import type { EventRow } from "../db/schema";
 import { eventAttributes } from "../dispatch/match";
 import type { EventInput } from "../lib/event-input";
 import { BUILTIN_EVENT_TYPES, OPERATIONAL_EVENT_TYPES } from "../lib/event-types";
-import { judgeKey, type KeyRow } from "../middleware/auth";
-import { meterD1 } from "../metrics/usage-meter";
+import { cachedKeyRow, judgeKey } from "../middleware/auth";
+import { recordsD1Of } from "../middleware/request-context";
 import type { AppEnv } from "../types";
 
 /** An event's row as stored, but for its account (known once the key is). */
@@ -43,38 +42,28 @@ export function fitsOneTrip(items: EventInput[]): boolean {
 }
 
 /**
- * Checks the key and inserts the events in one round trip. Sets the
- * principal (or throws 401/403, having written nothing). Returns the stored
- * rows, or null when an insert met an existing idempotency key (the caller
- * then goes the ordinary way, which finds it).
+ * Checks the key (from the per-isolate cache when fresh: middleware/key-cache.ts)
+ * and inserts the events into the account's shard in one round trip. Sets
+ * the principal (or throws 401/403, having written nothing). Returns the
+ * stored rows, or null when an insert met an existing idempotency key (the
+ * caller then goes the ordinary way, which finds it).
  */
 export async function acceptInOneTrip(c: Context<AppEnv>, items: EventInput[]): Promise<EventRow[] | null> {
+  const principal = judgeKey(c, await cachedKeyRow(c));
+  c.set("principal", principal);
   const now = Date.now();
-  const rows = items.map((item) => eventRow(c, item, now));
-  const d1 = meterD1(c.env.DB, c.var.meter);
-  // The same rules as judgeKey: unrevoked key, active account, `events:write` or `admin`.
+  const rows = items.map((item) => ({ ...eventRow(c, item, now), accountId: principal.accountId }));
+  const d1 = recordsD1Of(c);
   const insert = d1.prepare(`
     INSERT INTO events (account_id, id, type, created_at, data, metadata, project_id, severity, status, idempotency_key)
-    SELECT k.account_id, ?, ?, ?, ?, ?, ?, ?, 'pending', ?
-    FROM api_keys k JOIN accounts a ON a.id = k.account_id
-    WHERE k.key_hash = ? AND k.revoked_at IS NULL AND a.status = 'active'
-      AND EXISTS (SELECT 1 FROM json_each(k.scopes) WHERE value IN ('events:write', 'admin'))
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)
     ON CONFLICT DO NOTHING
     RETURNING id`);
-  const lookup = d1
-    .prepare(`SELECT k.id AS keyId, k.account_id AS accountId, k.scopes AS scopes, a.status AS status
-      FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = ? AND k.revoked_at IS NULL`)
-    .bind(c.var.keyHash);
-  const [found, ...inserted] = await d1.batch([
-    lookup,
-    // data and metadata as the schema stores them (long values deflated: db/packed-text.ts).
-    ...rows.map((r) =>
-      insert.bind(r.id, r.type, r.createdAt, packText(r.data), packText(r.metadata), r.projectId, r.severity, r.idempotencyKey, c.var.keyHash),
-    ),
-  ]);
-  const key = found!.results[0] as (Omit<KeyRow, "scopes"> & { scopes: string }) | undefined;
-  const principal = judgeKey(c, key && { ...key, scopes: JSON.parse(key.scopes) as string[] });
-  c.set("principal", principal);
+  // data and metadata as the schema stores them (long values deflated: db/packed-text.ts).
+  const bound = rows.map((r) =>
+    insert.bind(r.accountId, r.id, r.type, r.createdAt, packText(r.data), packText(r.metadata), r.projectId, r.severity, r.idempotencyKey),
+  );
+  const inserted = await d1.batch(bound);
   if (inserted.some((r) => r.results.length !== 1)) return null;
-  return rows.map((r) => ({ ...r, accountId: principal.accountId }));
+  return rows;
 }

@@ -7,12 +7,14 @@ import { and, eq, inArray, lt } from "drizzle-orm";
 import type { Context } from "hono";
 import { chunk } from "../db/client";
 import { type EventRow, events, eventTypes } from "../db/schema";
-import { eventMessage } from "../dispatch/messages";
+import { announceEvents } from "../dispatch/event-announcer";
 import type { FieldIssue } from "../lib/errors";
 import type { EventInput } from "../lib/event-input";
 import { BUILTIN_EVENT_TYPES, OPERATIONAL_EVENT_TYPES } from "../lib/event-types";
 import { validateAgainstSchema } from "../lib/json-schema";
 import { principalOf } from "../middleware/auth";
+import { throughIngestGate } from "../middleware/ingest-gate";
+import { recordsOf } from "../middleware/request-context";
 import { acceptInOneTrip, eventRow, fitsOneTrip } from "./ingest-fast";
 import { throwIfIssues } from "./webhook-rules";
 import type { AppEnv } from "../types";
@@ -49,7 +51,7 @@ async function existingByKey(c: Context<AppEnv>, keys: string[]): Promise<Map<st
   const rows = (
     await Promise.all(
       chunk(keys).map((part) =>
-        c.var.db
+        recordsOf(c)
           .select()
           .from(events)
           .where(and(eq(events.accountId, c.var.principal.accountId), inArray(events.idempotencyKey, part))),
@@ -63,7 +65,10 @@ async function existingByKey(c: Context<AppEnv>, keys: string[]): Promise<Map<st
  * Stores and announces events. Returns each item's event and whether it was
  * new or a replay of an earlier one with the same idempotency key.
  */
-export async function acceptEvents(c: Context<AppEnv>, items: EventInput[], prefix: (i: number) => string) {
+export const acceptEvents = (c: Context<AppEnv>, items: EventInput[], prefix: (i: number) => string) =>
+  throughIngestGate(c.env, () => acceptAdmitted(c, items, prefix));
+
+async function acceptAdmitted(c: Context<AppEnv>, items: EventInput[], prefix: (i: number) => string) {
   // The auth middleware leaves the key to ingest: checked here, in the write's round trip when it can be.
   if (!c.get("principal")) {
     if (fitsOneTrip(items)) {
@@ -77,7 +82,7 @@ export async function acceptEvents(c: Context<AppEnv>, items: EventInput[], pref
     }
   }
   await validate(c, items, prefix);
-  const db = c.var.db;
+  const db = recordsOf(c);
   const accountId = c.var.principal.accountId;
   const now = Date.now();
   const keys = [...new Set(items.map((i) => i.idempotency_key).filter((k): k is string => !!k))];
@@ -126,15 +131,6 @@ export async function acceptEvents(c: Context<AppEnv>, items: EventInput[], pref
 
 /** Counts the stored events and puts their ids on the queue. */
 async function announce(c: Context<AppEnv>, stored: EventRow[]) {
-  const accountId = c.var.principal.accountId;
   c.var.meter.add("events_accepted", stored.length);
-  try {
-    for (const part of chunk(stored, 100)) {
-      await c.env.EVENTS_QUEUE.sendBatch(part.map((e) => ({ body: eventMessage(accountId, e.id), contentType: "json" as const })));
-      c.var.meter.add("queue_operations", part.length);
-    }
-  } catch (err) {
-    // The outbox sweeper re-enqueues events left pending, so a failed send delays but never loses.
-    console.warn("queue send failed; the sweeper will retry", err);
-  }
+  c.executionCtx.waitUntil(announceEvents(c.env, stored.map((e) => ({ accountId: e.accountId, eventId: e.id }))));
 }

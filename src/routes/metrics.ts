@@ -20,7 +20,7 @@ const pick = (c: Counters, names: readonly string[]) => Object.fromEntries(names
 export const prometheusRouter = createRouter();
 prometheusRouter.use("*", adminAuth());
 prometheusRouter.get("/", async (c) => {
-  const [counters, endpoints, pending] = await Promise.all([readCounters(c.var.db), endpointStates(c.env, c.var.db), pendingEvents(c.var.db)]);
+  const [counters, endpoints, pending] = await Promise.all([readCounters(c.env, c.var.meter), endpointStates(c.env, c.var.db), pendingEvents(c.env, c.var.meter)]);
   return c.text(renderPrometheus(counters, endpoints, pending), 200, { "Content-Type": "text/plain; version=0.0.4" });
 });
 
@@ -39,7 +39,7 @@ export const metricsRouter = createRouter();
 metricsRouter.use("*", apiKeyAuth());
 metricsRouter.openapi(accountMetrics, async (c) => {
   const accountId = c.var.principal.accountId;
-  const [counters, endpoints] = await Promise.all([readCounters(c.var.db, accountId), endpointStates(c.env, c.var.db, accountId)]);
+  const [counters, endpoints] = await Promise.all([readCounters(c.env, c.var.meter, accountId), endpointStates(c.env, c.var.db, accountId)]);
   const cost = costUsd(counters);
   const delivered = (counters.deliveries_succeeded ?? 0) + (counters.deliveries_failed ?? 0);
   return c.json(

@@ -1,4 +1,5 @@
 /** A webhook's delivery history, its stats, and retrying its failures (webhooks.deliveries, webhooks.retry_failed). */
+import { recordsOf } from "../middleware/request-context";
 import { createRoute, z } from "@hono/zod-openapi";
 import { attemptsSince, latestAttempts } from "../db/delivery-queries";
 import { validationFailed } from "../lib/errors";
@@ -88,7 +89,7 @@ webhookDeliveriesRouter.use("*", apiKeyAuth());
 webhookDeliveriesRouter.openapi(listDeliveries, async (c) => {
   const webhook = await ownWebhook(c, c.req.valid("param").id);
   const q = c.req.valid("query");
-  const rows = await latestAttempts(c.var.db, webhook.id, q.limit + 1, {
+  const rows = await latestAttempts(recordsOf(c), webhook.id, q.limit + 1, {
     cursor: q.cursor,
     status: q.status ? WIRE_STATUS[q.status] : undefined,
     eventType: q.event_type,
@@ -101,7 +102,7 @@ webhookDeliveriesRouter.openapi(listDeliveries, async (c) => {
 webhookDeliveriesRouter.openapi(stats, async (c) => {
   const webhook = await ownWebhook(c, c.req.valid("param").id);
   const { window } = c.req.valid("query");
-  const rows = await attemptsSince(c.var.db, webhook.id, Date.now() - WINDOWS[window]);
+  const rows = await attemptsSince(recordsOf(c), webhook.id, Date.now() - WINDOWS[window]);
   const latest = new Map(rows.map((r) => [r.deliveryId, r]));
   const counts = { pending: 0, succeeded: 0, failed: 0, cancelled: 0, total: latest.size };
   for (const r of latest.values()) counts[r.status === "retrying" ? "pending" : r.status]++;
@@ -133,7 +134,7 @@ webhookDeliveriesRouter.openapi(retryFailed, async (c) => {
   if (untilMs !== undefined && untilMs <= sinceMs) {
     throw validationFailed([{ field: "until", message: "must be after since" }]);
   }
-  const failed = await latestAttempts(c.var.db, webhook.id, RETRY_FAILED_LIMIT + 1, { status: "failed", sinceMs, untilMs });
+  const failed = await latestAttempts(recordsOf(c), webhook.id, RETRY_FAILED_LIMIT + 1, { status: "failed", sinceMs, untilMs });
   const ids = failed.slice(0, RETRY_FAILED_LIMIT).map((r) => r.deliveryId);
   // The object's queue is keyed by delivery id: calling again while these are in flight adds nothing.
   const endpoint = endpointObject(c.env, webhook.id);

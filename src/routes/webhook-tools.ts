@@ -2,6 +2,7 @@
  * Tools on one webhook: a synchronous test send (webhooks.test), secret
  * rotation, checking filters against an event, previewing the body.
  */
+import { recordsOf } from "../middleware/request-context";
 import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { recordAttempt } from "../db/delivery-queries";
@@ -191,11 +192,12 @@ webhookToolsRouter.openapi(testWebhook, async (c) => {
     status: "dispatched" as const,
     idempotencyKey: null,
   };
-  await c.var.db.insert(events).values(event);
+  const records = recordsOf(c);
+  await records.insert(events).values(event);
   // Only an active account gets here (its key worked), so the webhook is sendable whatever its own status.
   const context = { deliveryId: deliveryId(event.id, webhook.id), webhook: { ...webhook, accountStatus: "active" as const }, event, latest: null };
   const result = await deliverOnce(c.env, await importSecretKey(c.env.ENCRYPTION_KEY), context, 1);
-  await recordAttempt(c.var.db, {
+  await recordAttempt(records, {
     context,
     attemptId: c.var.newId("att"),
     attempt: 1,

@@ -1,6 +1,9 @@
 // Helpers for workers-pool tests: call the Worker, make accounts and webhooks, talk to the receiver.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import worker from "../../src/index";
 import { deliveryId, idGenerator } from "../../src/lib/ids";
+import { recordsD1Of } from "./records";
 
 export const ADMIN = { Authorization: `Bearer ${env.ADMIN_TOKEN}` };
 
@@ -20,6 +23,16 @@ export async function call(method: string, path: string, opts: { key?: string; b
     json = JSON.parse(text);
   } catch {}
   return { status: res.status, headers: res.headers, json, text };
+}
+
+/** Calls the Worker with some of its bindings replaced. */
+export async function callWith(bindings: Partial<Env>, method: string, path: string, opts: { key: string; body?: unknown; headers?: Record<string, string> }) {
+  const headers: Record<string, string> = { Authorization: `Bearer ${opts.key}`, "Content-Type": "application/json", ...opts.headers };
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(`http://rubric.test${path}`, { method, headers, body: JSON.stringify(opts.body) }), { ...env, ...bindings } as Env, ctx);
+  await waitOnExecutionContext(ctx);
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, text, json: JSON.parse(text) };
 }
 
 /** A new account; returns its id and API key. */
@@ -94,7 +107,7 @@ export async function insertEvent(
 ) {
   const createdAt = opts.createdAt ?? Date.now();
   const id = idGenerator(() => createdAt)("evt");
-  await env.DB.prepare("INSERT INTO events (id, account_id, type, created_at, data, metadata, status) VALUES (?, ?, ?, ?, ?, '{}', ?)")
+  await recordsD1Of(accountId).prepare("INSERT INTO events (id, account_id, type, created_at, data, metadata, status) VALUES (?, ?, ?, ?, ?, '{}', ?)")
     .bind(id, accountId, opts.type ?? "sample.scored", createdAt, JSON.stringify(opts.data ?? {}), opts.status ?? "pending")
     .run();
   return id;

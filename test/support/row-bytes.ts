@@ -1,18 +1,17 @@
 // Bytes a D1 row takes, two ways: the sum of its columns (what the schema stores) and what
 // the database file grows by per copy of it (what counts against D1's 10 GB per database).
-import { env } from "cloudflare:workers";
 import { getTableColumns, getTableName, type Table } from "drizzle-orm";
 
 /** Column name → stored bytes: UTF-8 length for text and blobs, 8 for an integer, 0 for null. */
 export type ColumnBytes = Record<string, number>;
 
-/** The stored size of each column of the one row `where` selects (bound to `params`). */
-export async function columnBytes(table: Table, where: string, ...params: unknown[]): Promise<ColumnBytes> {
+/** The stored size of each column of the one row of `d1` that `where` selects (bound to `params`). */
+export async function columnBytes(d1: D1Database, table: Table, where: string, ...params: unknown[]): Promise<ColumnBytes> {
   const names = Object.values(getTableColumns(table)).map((c) => c.name);
   const exprs = names.map(
     (n) => `CASE typeof("${n}") WHEN 'null' THEN 0 WHEN 'integer' THEN 8 WHEN 'real' THEN 8 ELSE length(CAST("${n}" AS BLOB)) END AS "${n}"`,
   );
-  const row = await env.DB.prepare(`SELECT ${exprs.join(", ")} FROM "${getTableName(table)}" WHERE ${where}`)
+  const row = await d1.prepare(`SELECT ${exprs.join(", ")} FROM "${getTableName(table)}" WHERE ${where}`)
     .bind(...params)
     .first<ColumnBytes>();
   if (!row) throw new Error(`no ${getTableName(table)} row where ${where}`);
@@ -41,8 +40,8 @@ export function recordOverhead(c: ColumnBytes): number {
 }
 
 /** The D1 file's size now (D1 reports it with every statement). */
-export async function databaseSize(): Promise<number> {
-  const r = await env.DB.prepare("SELECT 1").run();
+export async function databaseSize(d1: D1Database): Promise<number> {
+  const r = await d1.prepare("SELECT 1").run();
   return (r.meta as { size_after: number }).size_after;
 }
 
@@ -51,9 +50,9 @@ export async function databaseSize(): Promise<number> {
  * `insertCopies` (a statement that reads `n` from the `copies(n)` CTE prepended to it) and the
  * file's growth is divided by them. Page granularity: ±4096 / copies bytes.
  */
-export async function measuredBytesPerRow(insertCopies: string, params: unknown[], copies = 500): Promise<number> {
-  const before = await databaseSize();
-  const r = await env.DB.prepare(
+export async function measuredBytesPerRow(d1: D1Database, insertCopies: string, params: unknown[], copies = 500): Promise<number> {
+  const before = await databaseSize(d1);
+  const r = await d1.prepare(
     `WITH RECURSIVE copies(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM copies WHERE n < ${copies}) ${insertCopies}`,
   )
     .bind(...params)

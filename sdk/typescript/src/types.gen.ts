@@ -204,6 +204,34 @@ export type AdminHealth = {
   checked_at: string;
 };
 
+export type AdminShards = {
+  shards: {
+    /** Shard number; its binding is DB_SHARD_<index> */
+    index: number;
+    /** Accounts whose records this shard holds */
+    accounts: number;
+    /** Event rows on this shard now */
+    events: number;
+    /** Attempt rows on this shard now */
+    delivery_attempts: number;
+    /** Statements this database has run (flushed every USAGE_FLUSH_SECONDS) */
+    d1_queries: number;
+    /** Rows read, as D1 reports them */
+    d1_rows_read: number;
+    /** Rows written, as D1 reports and bills them */
+    d1_rows_written: number;
+  }[];
+  /** The control database's own traffic (configuration reads and writes) */
+  control: {
+    /** Statements this database has run (flushed every USAGE_FLUSH_SECONDS) */
+    d1_queries: number;
+    /** Rows read, as D1 reports them */
+    d1_rows_read: number;
+    /** Rows written, as D1 reports and bills them */
+    d1_rows_written: number;
+  };
+};
+
 /** Every operation of the API by `METHOD /path`: its parameters, JSON body and success answer. */
 export interface Operations {
   /** List accounts (operator token) */
@@ -727,6 +755,14 @@ export interface Operations {
     headers: never;
     body: never;
     response: AdminHealth;
+  };
+  /** Accounts, rows and database traffic per shard (operator token) */
+  "GET /v1/admin/shards": {
+    path: never;
+    query: never;
+    headers: never;
+    body: never;
+    response: AdminShards;
   };
   /** Liveness check (no auth) */
   "GET /health": {

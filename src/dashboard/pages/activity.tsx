@@ -1,5 +1,6 @@
 /** @jsxImportSource hono/jsx */
 /** Attempts per minute by outcome and attempt latency percentiles, over the last 24 hours. */
+import { recordsOf } from "../../middleware/request-context";
 import { Hono } from "hono";
 import { query } from "../api-client";
 import { ok } from "../api-errors";
@@ -19,7 +20,7 @@ activityRouter.get("/activity", async (c) => {
   // The webhooks come from the API, so the aggregate covers exactly what the session may list.
   const hooks = (ok(await d.api("GET", `/v1/webhooks${query({ limit: MAX_WEBHOOKS })}`)).data as Array<{ id: string }>).filter((w) => canSeeWebhook(d, w.id));
   const now = Date.now();
-  const data = await activity(c.var.db, d.accountId, hooks.map((w) => w.id), now);
+  const data = await activity(recordsOf(c, d.accountId), d.accountId, hooks.map((w) => w.id), now);
   return page(c, {
     title: "Activity",
     dash: d,

@@ -1,5 +1,6 @@
 /** @jsxImportSource hono/jsx */
 /** The webhooks list (name, URL, events, status, 24 h success rate, sparkline) and creating a webhook. */
+import { recordsOf } from "../../middleware/request-context";
 import { type Context, Hono } from "hono";
 import { query } from "../api-client";
 import { fieldErrors, ok } from "../api-errors";
@@ -23,7 +24,7 @@ webhookListRouter.get("/", async (c) => {
   const cursor = c.req.query("cursor");
   const res = ok(await d.api("GET", `/v1/webhooks${query({ limit: PAGE_SIZE, cursor })}`));
   const hooks = (res.data as Array<{ id: string; name: string; url: string; events: string[]; status: string}>).filter((w) => canSeeWebhook(d, w.id));
-  const hourly = hooks.length ? await hourlyByWebhook(c.var.db, d.accountId, hooks.map((w) => w.id)) : new Map();
+  const hourly = hooks.length ? await hourlyByWebhook(recordsOf(c, d.accountId), d.accountId, hooks.map((w) => w.id)) : new Map();
   const notice = c.req.query("done") === "deleted" ? "The webhook was deleted." : null;
   return page(c, {
     title: "Webhooks",

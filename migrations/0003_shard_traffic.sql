@@ -1,0 +1,1 @@
+ALTER TABLE `usage_counters` ADD `d1_queries` integer DEFAULT 0 NOT NULL;
