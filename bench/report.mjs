@@ -191,7 +191,7 @@ function shardNotes(shards) {
       );
       if (e.cost?.usdPerMillion !== null && e.cost?.usdPerMillion !== undefined) notes.push(`$${fmt(e.cost.usdPerMillion, 2)} per million deliveries;`);
     }
-    if (run.cpu) notes.push(`CPU while sending and draining: ${fmt(run.cpu.machine_busy * 100, 0)} % of the cores busy, service ${fmt(run.cpu.service * 100, 0)} %;`);
+    if (run.cpu) notes.push(`CPU while sending and draining (share of all cores): ${fmt(run.cpu.machine_busy * 100, 0)} % busy = service ${fmt(run.cpu.service * 100, 0)} % + benchmark ${fmt(run.cpu.bench * 100, 0)} % + other processes ${fmt(run.cpu.other * 100, 0)} %;`);
     const events = run.per_shard?.reduce((a, s) => a + (s.events ?? 0), 0);
     if (e && run.per_shard && events !== e.events_accepted) notes.push(`the shards count ${events} new events, the load had ${e.events_accepted} accepted;`);
     return `- ${notes.join(" ").replace(/;$/, ".")}`;
