@@ -139,10 +139,11 @@ export class OutboxSweeper extends DurableObject<Env> {
    * a new instance that finds an alarm set by an earlier one moves it to now: a
    * runtime that was killed leaves an alarm that never fires (alarm-liveness.ts),
    * and the sweep it brings is the recovery sweep, which also wakes the endpoint objects.
+   * `shard` binds this sweeper to its shard (armSweeper passes it; its name says it too).
    */
-  async arm(shard = 0): Promise<void> {
+  async arm(shard?: number): Promise<void> {
     this.usage.add("do_requests");
-    if (this.shard !== shard) {
+    if (shard !== undefined && this.shard !== shard) {
       await withStorageRetry(() => this.ctx.storage.put("shard", shard));
       this.shard = shard;
     }
