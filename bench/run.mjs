@@ -235,6 +235,13 @@ async function launch({ env = {} } = {}) {
   return { service: s, ctx };
 }
 
+/** An account's billable operations so far, as the service attributes them (GET /v1/metrics); null if unreadable. */
+async function accountOps(ctx, apiKey) {
+  const res = await fetch(`${ctx.baseUrl}/v1/metrics`, { headers: { Authorization: `Bearer ${apiKey}` } }).catch(() => null);
+  if (!res?.ok) return null;
+  return /** @type {Record<string, number>} */ ((await res.json()).billable_operations);
+}
+
 async function main() {
   results.machine.cpu_busy_before_start = await cpuBusy(500);
   receiver = await startReceiver();
@@ -335,17 +342,20 @@ async function mainPart() {
     log(`e2e ${s.label}: fan-out ${s.fanOut}, ${s.open ? `${s.open.rate} events/s` : `${s.closed?.senders} senders, window ${s.closed?.window} deliveries`}, ${durationMs / 1000} s`);
     // Ingest isolated from delivery: while the fan-out 10 burst is delivered, another account's
     // producer sends (first paced, then a closed loop); its latency should not notice the burst.
-    const during = s.fanOut === CONFIG.burstFanOut ? ingestDuringBurst(ctx, ingestKey, durationMs) : null;
+    const burst = s.fanOut === CONFIG.burstFanOut;
+    const ingestOpsBefore = burst ? await accountOps(ctx, ingestKey) : null;
+    const during = burst ? ingestDuringBurst(ctx, ingestKey, durationMs) : null;
     const r = await endToEnd(ctx, { ...s, durationMs, drainMs, flushMs, before: metrics });
     if (during) {
       results.ingest.during_burst = await during;
       const { paced, closed } = results.ingest.during_burst;
-      // The other account's events are not this scenario's deliveries: their operations (measured
-      // above, per event with nothing to deliver) come off the scenario's cost.
+      // The other account's events are not this scenario's deliveries: the operations the service
+      // attributed to that account (its own counters, GET /v1/metrics) come off the scenario's cost.
       const extra = paced.accepted + closed.accepted;
-      if (r.metrics && results.ingest.ops_per_event) {
+      const ingestOpsAfter = await accountOps(ctx, ingestKey);
+      if (r.metrics && ingestOpsBefore && ingestOpsAfter) {
         const before = { ...r.metrics.before, ops: { ...r.metrics.before.ops } };
-        for (const [op, n] of Object.entries(results.ingest.ops_per_event)) before.ops[op] = (before.ops[op] ?? 0) + n * extra;
+        for (const [op, n] of Object.entries(ingestOpsAfter)) before.ops[op] = (before.ops[op] ?? 0) + (n - (ingestOpsBefore[op] ?? 0));
         r.cost = { ...costBetween(before, r.metrics.after), receiver_deliveries: r.cost?.receiver_deliveries, less_ingest_events: extra };
       }
       log(`ingest during the fan-out ${s.fanOut} burst: paced p50 ${paced.latency_ms.p50} ms, p99 ${paced.latency_ms.p99} ms; ${closed.concurrency} clients p99 ${closed.latency_ms.p99} ms`);
