@@ -27,8 +27,8 @@ export async function constantTimeEqual(a: string, b: string): Promise<boolean> 
 }
 
 /**
- * Calls whose handler checks the key itself, in the same D1 round trip as
- * its write (ingest: see routes/ingest-fast.ts), with exactly the rules of
+ * Calls whose handler checks the key itself (ingest: routes/ingest-fast.ts,
+ * from the per-isolate key cache when fresh), with exactly the rules of
  * {@link principalOf}.
  */
 const CHECKED_BY_HANDLER = /^\/v1\/events(\/batch)?$/;
@@ -37,8 +37,9 @@ const CHECKED_BY_HANDLER = /^\/v1\/events(\/batch)?$/;
  * Requires a valid, unrevoked API key of an active account with the scope the
  * call needs (middleware/scopes.ts), within its rate limit; sets `c.var.principal`
  * (ingest sets it itself). The rate limit is keyed by the key's hash, so it
- * applies before any lookup. Nothing is cached: a revoked key or a disabled
- * account stops working on the next request.
+ * applies before any lookup. Nothing is cached here: a revoked key or a
+ * disabled account stops working on the next request (ingest's cache has a
+ * stated delay: middleware/key-cache.ts).
  */
 export const apiKeyAuth = () =>
   createMiddleware<AppEnv>(async (c, next) => {
