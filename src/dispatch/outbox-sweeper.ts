@@ -237,7 +237,8 @@ export class OutboxSweeper extends DurableObject<Env> {
   async retain(now = Date.now()): Promise<RetentionResult> {
     this.usage.add("do_requests");
     const result = await applyRetention(await this.scope(), Number(this.env.RETENTION_DAYS ?? 30), now);
-    await this.ctx.storage.put("retained_at", now);
+    // Not caught up: the next sweep goes on (retained_at stays where it was).
+    if (result.caughtUp) await this.ctx.storage.put("retained_at", now);
     return result;
   }
 
