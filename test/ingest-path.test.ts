@@ -148,6 +148,28 @@ describe("queue messages shared by events accepted together", () => {
     for (const id of ids) expect(await recordsD1Of(account.id).prepare("SELECT status FROM events WHERE id = ?").bind(id).first<string>("status")).toBe("dispatched");
   });
 
+  it("a batch naming more events than one fan-out takes is fanned out part by part, every event dispatched", async () => {
+    const account = await newAccount();
+    const ep = receiverEndpoint("many-refs");
+    const hook = await newWebhook(account.key, { url: ep.url, ordering: "parallel" });
+    await env.DB.prepare("UPDATE webhooks SET created_at = 0 WHERE id = ?").bind(hook.id).run();
+    const ids: string[] = [];
+    for (let i = 0; i < 250; i++) ids.push(await insertEvent(account.id));
+    const messages = [0, 100, 200].map((from, i) => ({
+      id: `p${i}`,
+      timestamp: new Date(),
+      attempts: 1,
+      body: { v: 1, kind: "events", refs: ids.slice(from, from + 100).map((id) => [account.id, id]) },
+    }));
+    const ctx = createExecutionContext();
+    const batch = createMessageBatch("rubric-events", messages);
+    await worker.queue!(batch, env, ctx);
+    expect((await getQueueResult(batch, ctx)).explicitAcks.sort()).toEqual(["p0", "p1", "p2"]);
+    expect(await records.count("SELECT count(*) AS n FROM events WHERE account_id = ? AND status = 'dispatched'", account.id)).toBe(250);
+    const got = await waitForReceived(ep.name, 250, 30_000);
+    expect(new Set(got.map((g) => g.headers["x-rubric-event-id"])).size).toBe(250);
+  });
+
   it("a dead-lettered message marks every event it names dead_lettered", async () => {
     const account = await newAccount();
     const ids = [await insertEvent(account.id), await insertEvent(account.id)];

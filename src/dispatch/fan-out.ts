@@ -168,6 +168,9 @@ async function markDispatched(db: Db, done: EventRow[]): Promise<void> {
   if (updates.length) await db.batch(updates as [(typeof updates)[number], ...typeof updates]);
 }
 
+/** Events one fan-out call takes at most (a consumer batch of 100 single-event messages). */
+const MAX_EVENTS_PER_FAN_OUT = 100;
+
 /** The dead-letter queue's name (wrangler.toml). */
 export const DEAD_LETTER_QUEUE = "rubric-events-dlq";
 
@@ -226,12 +229,17 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env): 
   }
   if (refs.size === 0) return;
   const meter = new UsageMeter();
-  let failed: Set<string>;
-  try {
-    failed = await fanOut(env, [...refs.values()], meter);
-  } catch (err) {
-    console.error("fan-out failed; retrying the batch", err);
-    failed = new Set(refs.keys());
+  // A batch of messages that each name many events (a sweeper's re-enqueue after a restart) is fanned
+  // out a bounded part at a time, as a batch of single-event messages would be: one failing part
+  // retries only its own messages.
+  const failed = new Set<string>();
+  for (const part of chunk([...refs.values()], MAX_EVENTS_PER_FAN_OUT)) {
+    try {
+      for (const id of await fanOut(env, part, meter)) failed.add(id);
+    } catch (err) {
+      console.error("fan-out failed; retrying its messages", err);
+      for (const r of part) failed.add(r.eventId);
+    }
   }
   for (const { message: m, eventIds } of named) (eventIds.some((id) => failed.has(id)) ? m.retry({ delaySeconds: Math.min(2 ** m.attempts, 60) }) : m.ack());
   // One invocation; each message read once and then acked (or retried): two queue operations.
