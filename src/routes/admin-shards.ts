@@ -8,7 +8,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { accounts } from "../db/schema";
-import { CONTROL_TAG, shardDb, shardIndexes, shardScope, shardTag } from "../db/shards";
+import { CONTROL_TAG, shardIndexes, shardScope, shardTag } from "../db/shards";
 import type { Counters } from "../metrics/counters";
 import { readDatabaseTraffic } from "../metrics/snapshot";
 import { adminAuth } from "../middleware/auth";
@@ -66,10 +66,9 @@ adminShardsRouter.openapi(listShards, async (c) => {
   const shards = await Promise.all(
     shardIndexes(c.env).map(async (index) => {
       const scope = shardScope(c.env, index, meter);
-      const db = shardDb(c.env, index, meter);
       const [events, attempts] = await Promise.all([
-        db.get<{ n: number }>("SELECT count(*) AS n FROM events"),
-        db.get<{ n: number }>("SELECT count(*) AS n FROM delivery_attempts"),
+        scope.records.get<{ n: number }>("SELECT count(*) AS n FROM events"),
+        scope.records.get<{ n: number }>("SELECT count(*) AS n FROM delivery_attempts"),
       ]);
       return {
         index,

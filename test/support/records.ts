@@ -4,7 +4,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { createDb } from "../../src/db/client";
-import { shardCount, shardOf } from "../../src/db/shards";
+import { shardCount, shardIndexOf } from "../../src/db/shards";
 import { sweeperOf } from "../../src/dispatch/outbox-sweeper";
 
 const BINDINGS = [env.DB_SHARD_0, env.DB_SHARD_1, env.DB_SHARD_2, env.DB_SHARD_3];
@@ -13,7 +13,7 @@ const BINDINGS = [env.DB_SHARD_0, env.DB_SHARD_1, env.DB_SHARD_2, env.DB_SHARD_3
 export const shardD1s = (): D1Database[] => BINDINGS.slice(0, shardCount(env));
 
 /** The raw D1 of the shard that holds `accountId`'s records. */
-export const recordsD1Of = (accountId: string): D1Database => BINDINGS[shardOf(accountId, shardCount(env))]!;
+export const recordsD1Of = (accountId: string): D1Database => BINDINGS[shardIndexOf(env, accountId)]!;
 
 /** The drizzle client of the shard that holds `accountId`'s records. */
 export const recordsDbOf = (accountId: string) => createDb(recordsD1Of(accountId));
@@ -66,7 +66,7 @@ export const records = {
 };
 
 /** The binding name of the shard that holds `accountId`'s records (to swap in a faulty one). */
-export const shardBindingOf = (accountId: string) => `DB_SHARD_${shardOf(accountId, shardCount(env))}` as "DB_SHARD_0";
+export const shardBindingOf = (accountId: string) => `DB_SHARD_${shardIndexOf(env, accountId)}` as "DB_SHARD_0";
 
 /**
  * A sweeper bound to the shard that holds `accountId`'s records: that shard's own sweeper, or
@@ -74,7 +74,7 @@ export const shardBindingOf = (accountId: string) => `DB_SHARD_${shardOf(account
  * request does, so that it has an alarm to run.
  */
 export async function sweeperFor(accountId: string, opts: { name?: string; arm?: boolean } = {}) {
-  const shard = shardOf(accountId, shardCount(env));
+  const shard = shardIndexOf(env, accountId);
   const sweeper = opts.name ? env.SWEEPER.get(env.SWEEPER.idFromName(opts.name)) : sweeperOf(env, shard);
   if (opts.arm) await sweeper.arm(shard);
   else {
