@@ -42,6 +42,12 @@ export const webhooks = sqliteTable(
     accountId: text("account_id").notNull(),
     name: text("name").notNull(),
     url: text("url").notNull(),
+    /**
+     * How deliveries travel: `http` (a signed POST to `url`) or `listen` (over the
+     * WebSocket `rubric listen` holds on the endpoint's object; `url` is then the
+     * local address the CLI forwards to, shown but never fetched by the service).
+     */
+    transport: text("transport", { enum: ["http", "listen"] }).notNull().default("http"),
     events: text("events", { mode: "json" }).$type<string[]>().notNull(),
     /** Encrypted with ENCRYPTION_KEY (see lib/secret-box.ts); never plaintext. */
     secret: text("secret").notNull(),

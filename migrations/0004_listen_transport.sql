@@ -1,0 +1,1 @@
+ALTER TABLE `webhooks` ADD `transport` text DEFAULT 'http' NOT NULL;
