@@ -20,6 +20,7 @@ import { eventsRouter } from "./routes/events";
 import { webhookDeliveriesRouter } from "./routes/webhook-deliveries";
 import { templatesRouter } from "./routes/templates";
 import { webhookToolsRouter } from "./routes/webhook-tools";
+import { webhookListenRouter } from "./routes/webhook-listen";
 import { metricsRouter, prometheusRouter } from "./routes/metrics";
 import { probeRouter } from "./routes/probe";
 import { createRouter } from "./routes/router";
@@ -60,6 +61,7 @@ export function createApp() {
   app.route("/v1/webhooks", webhooksRouter);
   app.route("/v1/webhooks", webhookDeliveriesRouter);
   app.route("/v1/webhooks", webhookToolsRouter);
+  app.route("/v1/webhooks", webhookListenRouter);
   app.route("/v1/event_types", eventTypesRouter);
   app.route("/v1/api_keys", apiKeysRouter);
   app.route("/v1/templates", templatesRouter);

@@ -26,6 +26,7 @@ export async function loadWebhookForDispatch(db: Db, webhookId: string) {
         accountId: webhooks.accountId,
         name: webhooks.name,
         url: webhooks.url,
+        transport: webhooks.transport,
         secret: webhooks.secret,
         status: webhooks.status,
         retryConfig: webhooks.retryConfig,

@@ -58,7 +58,8 @@ export async function deliverOnce(
   transport: Transport = httpTransport,
 ): Promise<AttemptResult> {
   // The SSRF guard again, DNS included: a name may point elsewhere since it was checked.
-  const refusal = await deliveryUrlError(context.webhook.url, urlPolicy(env), resolverFromEnv(env));
+  // A listen webhook's URL is never fetched by us (the CLI forwards to it on its own machine).
+  const refusal = context.webhook.transport === "listen" ? null : await deliveryUrlError(context.webhook.url, urlPolicy(env), resolverFromEnv(env));
   if (refusal) return failedBeforeSending(refusal);
   let body: string;
   try {

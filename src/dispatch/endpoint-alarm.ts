@@ -23,6 +23,11 @@ export const ERROR_BACKOFF_MS = 5_000;
 export class EndpointAlarm {
   /** The alarm this instance last set (null: none, or deleted); memory only, so a new instance knows of none. */
   private setFor: number | null = null;
+  /**
+   * A time something besides the queue needs the alarm by (a listen webhook's
+   * heartbeat check or expiry, listen-lifecycle.ts): going idle keeps it.
+   */
+  keepAt: number | null = null;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -57,9 +62,10 @@ export class EndpointAlarm {
     return this.set(Date.now() + ERROR_BACKOFF_MS);
   }
 
-  /** Nothing left to come back for: no alarm, unless counters still wait for their flush. */
+  /** Nothing left in the queue to come back for: no alarm, unless counters wait for their flush or {@link keepAt} is set. */
   async idle(): Promise<void> {
-    if (this.usage.empty) await this.clear();
+    if (this.keepAt !== null && this.keepAt > Date.now()) await this.ensure(this.keepAt);
+    else if (this.usage.empty) await this.clear();
   }
 
   /** Deletes the alarm. */

@@ -13,26 +13,66 @@
  * Delivery ids sort in event order, so the stored queue's key is the FIFO order.
  */
 import { DurableObject } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
 import { loadAttemptContext, recordAttempt, type EventSnapshot } from "../db/delivery-queries";
+import { webhooks } from "../db/schema";
 import { idTime, newId, parseDeliveryId } from "../lib/ids";
 import { shardIndexOf } from "../db/shards";
 import { flushIntervalMs, flushUsage } from "../metrics/flush";
 import { probeFetch } from "../metrics/probe-fetch";
+import type { AttemptRequest, AttemptResult } from "./attempt";
 import { failedBeforeSending } from "./deliver";
 import { createEndpoint, type Endpoint } from "./endpoint-parts";
 import type { Trigger } from "./endpoint-queue";
 import { handOver } from "./hand-over";
+import { ListenLifecycle } from "./listen-lifecycle";
+import { LISTEN_TAG } from "./listen-socket";
 import { withStorageRetry } from "./storage-retry";
 import { drainAll } from "./stored-lane";
 
 export class EndpointDispatcher extends DurableObject<Env> {
   private readonly ep: Endpoint;
+  private readonly listen: ListenLifecycle;
   private lastFlush = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.ep = createEndpoint(ctx, env);
+    this.listen = new ListenLifecycle(this.ep, this.ep.listen, (id, reason) => this.deleteWebhook(id, reason));
     ctx.blockConcurrencyWhile(async () => this.ep.queue.create());
+  }
+
+  /**
+   * The `rubric listen` socket (routes/webhook-listen.ts checked the key, the
+   * account and that the webhook is a listen webhook, and names it in
+   * `X-Rubric-Webhook-Id`). Attaching sends what was held, in order.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    this.ep.usage.add("do_requests");
+    const webhookId = request.headers.get("X-Rubric-Webhook-Id");
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket" || !webhookId) return new Response("expected a WebSocket upgrade", { status: 426 });
+    const response = this.ep.listen.attach(webhookId);
+    await this.listen.attached(webhookId);
+    this.afterWork();
+    return response;
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    this.ep.listen.onMessage(ws, message);
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    // Completes the closing handshake (the runtime does not answer a close on its own here).
+    this.ep.listen.closeBack(ws, code, reason);
+    this.ep.listen.socketGone(ws);
+    await this.listen.detached(code === 1000);
+    this.afterWork();
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.ep.listen.socketGone(ws);
+    await this.listen.detached(false);
+    this.afterWork();
   }
 
   /**
@@ -102,8 +142,28 @@ export class EndpointDispatcher extends DurableObject<Env> {
   private async rearm({ onlyIfDead }: { onlyIfDead: boolean }): Promise<boolean> {
     if (this.ep.queue.isEmpty() || this.ep.busy) return false;
     if (onlyIfDead && !(await this.ep.alarm.isDead())) return false;
+    // A listen webhook whose CLI is away holds its backlog on purpose: that is not a stall.
+    if (onlyIfDead && (await this.heldForListener())) return false;
     await this.ep.alarm.set(Date.now());
     return true;
+  }
+
+  /** One attempt over the listen socket for the synchronous test send (webhooks.test), outside the queue. */
+  async listenSend(request: AttemptRequest): Promise<AttemptResult> {
+    this.ep.usage.add("do_requests");
+    try {
+      return await this.ep.listen.transport.send(request);
+    } finally {
+      this.afterWork();
+    }
+  }
+
+  /** Whether what this object holds waits for a listen webhook's CLI to attach. */
+  private async heldForListener(): Promise<boolean> {
+    const head = this.ep.queue.headId();
+    const webhookId = head ? parseDeliveryId(head)?.webhookId : undefined;
+    const webhook = webhookId ? await this.ep.webhooks.get(webhookId) : null;
+    return webhook?.transport === "listen" && !this.ep.listen.connected();
   }
 
   /**
@@ -124,11 +184,24 @@ export class EndpointDispatcher extends DurableObject<Env> {
     }
     this.ep.busy = true;
     try {
+      // First, so the drain's idle alarm keeps the listen clock's next check (listen-lifecycle.ts).
+      if (this.ctx.getWebSockets(LISTEN_TAG).length || this.ep.alarm.keepAt !== null) await this.listenCheck();
       await drainAll(this.ep);
     } finally {
       this.ep.busy = false;
       this.afterWork();
     }
+  }
+
+  /** The listen clocks; a failure is logged and looked at again at the next alarm, never thrown into the runtime. */
+  private async listenCheck(): Promise<void> {
+    await this.listen.check().catch((err) => console.error("endpoint dispatcher: listen check failed", err));
+  }
+
+  /** A listen webhook that expired: its waiting deliveries cancelled and recorded, then its row deleted. */
+  private async deleteWebhook(webhookId: string, reason: string): Promise<void> {
+    await this.cancelAll(reason);
+    await this.ep.control.delete(webhooks).where(eq(webhooks.id, webhookId));
   }
 
   /** Sends what is held after the webhook is enabled again. */
@@ -147,6 +220,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
     const { ep } = this;
     ep.usage.add("do_requests");
     ep.webhooks.clear();
+    ep.listen.closeAll();
     await ep.records.flush();
     const ids = ep.queue.ids();
     for (const id of ids) {
@@ -163,6 +237,7 @@ export class EndpointDispatcher extends DurableObject<Env> {
       });
     }
     // Clear everything (alarm included); an empty queue stays for any late hand-over. Both are safe to repeat.
+    ep.alarm.keepAt = null;
     await ep.alarm.clear();
     await withStorageRetry(() => this.ctx.storage.deleteAll());
     ep.queue.create();

@@ -15,6 +15,7 @@ import { EndpointAlarm } from "./endpoint-alarm";
 import { EndpointQueue, type Trigger } from "./endpoint-queue";
 import { FifoGate } from "./fifo-gate";
 import { Pacer } from "./lanes";
+import { ListenHub } from "./listen-socket";
 import { httpTransport, type Transport } from "./transport";
 import { WebhookCache } from "./webhook-cache";
 
@@ -56,6 +57,8 @@ export interface Endpoint {
   readonly records: AttemptRecords;
   readonly webhooks: WebhookCache;
   readonly fence: FifoGate;
+  /** The `rubric listen` socket of a listen webhook (listen-socket.ts). */
+  readonly listen: ListenHub;
   /** How an attempt reaches this webhook's receiver (see transport.ts). */
   transportFor(webhook: WebhookForDispatch): Transport;
   /** The key that opens the webhook's sealed secrets (imported once). */
@@ -78,6 +81,7 @@ export function createEndpoint(ctx: DurableObjectState, env: Env): Endpoint {
   let records: { accountId: string; db: Db } | null = null;
   const recordsOf = (accountId: string) => (records?.accountId === accountId ? records : (records = { accountId, db: recordsDb(env, accountId, usage) })).db;
   let secretKey: Promise<CryptoKey> | null = null;
+  const listen = new ListenHub(ctx);
   return {
     ctx,
     env,
@@ -90,7 +94,8 @@ export function createEndpoint(ctx: DurableObjectState, env: Env): Endpoint {
     records: new AttemptRecords(recordsOf),
     webhooks: new WebhookCache(control),
     fence: new FifoGate(recordsOf),
-    transportFor: () => httpTransport,
+    listen,
+    transportFor: (webhook) => (webhook.transport === "listen" ? listen.transport : httpTransport),
     key: () => (secretKey ??= importSecretKey(env.ENCRYPTION_KEY)),
     busy: false,
     again: false,

@@ -58,6 +58,8 @@ export async function makeAttempt(ep: Endpoint, deliveryId: string, trigger: Tri
   if (unwritten?.nextAttemptAt != null && unwritten.nextAttemptAt > Date.now() && trigger !== "manual") return unwritten.nextAttemptAt;
   // A disabled webhook, or one of a disabled account, holds everything until enabled again.
   if (webhook.status === "disabled" || webhook.accountStatus !== "active") return "hold";
+  // A listen webhook whose CLI is away holds everything, in order, until it attaches again (listen-lifecycle.ts).
+  if (webhook.transport === "listen" && !ep.listen.connected()) return "hold";
   const event = known.event ?? (await loadEventForDispatch(ep.recordsOf(webhook.accountId), webhook.accountId, ids.eventId));
   if (!event) return null; // deleted (retention)
   const context = { deliveryId, webhook, event, latest };

@@ -22,6 +22,8 @@ import { checkUrl, urlPolicy } from "../lib/url-guard";
 /** The parts of a webhook the rules look at. */
 export interface WebhookShape {
   url: string;
+  /** A listen webhook's URL is the CLI's local address: only its form is checked, never its host. */
+  transport?: "http" | "listen";
   events: string[];
   filters: Record<string, unknown> | null;
   format: string;
@@ -42,11 +44,25 @@ export function throwIfIssues(issues: FieldIssue[]): void {
   }
 }
 
+/** Why `url` cannot be a listen webhook's forward address (an absolute http(s) URL), or null. */
+function localUrlIssue(url: string): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return "must be an absolute URL";
+  }
+  return parsed.protocol === "http:" || parsed.protocol === "https:" ? null : "must be an http or https URL";
+}
+
 /** Checks a webhook's configuration; throws a 422 naming every failing field. */
 export async function checkWebhookRules(env: Env, db: Db, accountId: string, w: WebhookShape): Promise<void> {
   const issues: FieldIssue[] = [];
   // A name that cannot be resolved now is accepted: delivery checks its addresses again.
-  const [refusal, known] = await Promise.all([checkUrl(w.url, urlPolicy(env), resolverFromEnv(env)), knownEventTypes(db, accountId)]);
+  const [refusal, known] = await Promise.all([
+    w.transport === "listen" ? localUrlIssue(w.url) : checkUrl(w.url, urlPolicy(env), resolverFromEnv(env)),
+    knownEventTypes(db, accountId),
+  ]);
   if (refusal) issues.push({ field: "url", message: refusal });
   w.events.forEach((pattern, i) => {
     if (!isKnownPattern(pattern, known)) issues.push({ field: `events.${i}`, message: `unknown event type '${pattern}'` });

@@ -9,6 +9,7 @@ import { recordAttempt } from "../db/delivery-queries";
 import { events, webhooks } from "../db/schema";
 import { isoSeconds } from "../delivery/envelope";
 import { generateSecret } from "../delivery/sign";
+import type { AttemptRequest } from "../dispatch/attempt";
 import { deliverOnce } from "../dispatch/deliver";
 import { eventAttributes, patternMatches } from "../dispatch/match";
 import { explainFilters } from "../dispatch/payload-filter";
@@ -196,7 +197,10 @@ webhookToolsRouter.openapi(testWebhook, async (c) => {
   await records.insert(events).values(event);
   // Only an active account gets here (its key worked), so the webhook is sendable whatever its own status.
   const context = { deliveryId: deliveryId(event.id, webhook.id), webhook: { ...webhook, accountStatus: "active" as const }, event, latest: null };
-  const result = await deliverOnce(c.env, await importSecretKey(c.env.ENCRYPTION_KEY), context, 1);
+  // A listen webhook's test goes over its CLI's socket, held by the endpoint's object.
+  const object = endpointObject(c.env, webhook.id);
+  const transport = webhook.transport === "listen" ? { send: (r: AttemptRequest) => object.listenSend(r) } : undefined;
+  const result = await deliverOnce(c.env, await importSecretKey(c.env.ENCRYPTION_KEY), context, 1, transport);
   await recordAttempt(records, {
     context,
     attemptId: c.var.newId("att"),

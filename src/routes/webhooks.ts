@@ -27,8 +27,8 @@ const createWebhook = createRoute({
 const listWebhooks = createRoute({
   method: "get",
   path: "/",
-  summary: "List webhooks (webhooks.list), oldest first",
-  request: { query: PageQuery },
+  summary: "List webhooks (webhooks.list), oldest first; `transport` lists only that kind (rubric listen finds its own with `listen`)",
+  request: { query: PageQuery.extend({ transport: z.enum(["http", "listen"]).optional() }) },
   responses: {
     200: { description: "A page of webhooks", ...jsonContent(z.object({ data: z.array(WebhookSchema), next_cursor: z.string().nullable() })) },
     ...errorResponses(401, 422),
@@ -87,6 +87,7 @@ webhooksRouter.openapi(createWebhook, async (c) => {
   const input = c.req.valid("json");
   const shape = {
     url: input.url,
+    transport: input.transport,
     events: input.events,
     filters: input.filters ?? null,
     format: input.format,
@@ -122,11 +123,17 @@ webhooksRouter.openapi(createWebhook, async (c) => {
 });
 
 webhooksRouter.openapi(listWebhooks, async (c) => {
-  const { limit, cursor } = c.req.valid("query");
+  const { limit, cursor, transport } = c.req.valid("query");
   const rows = await c.var.db
     .select()
     .from(webhooks)
-    .where(and(eq(webhooks.accountId, c.var.principal.accountId), cursor ? gt(webhooks.id, cursor) : undefined))
+    .where(
+      and(
+        eq(webhooks.accountId, c.var.principal.accountId),
+        cursor ? gt(webhooks.id, cursor) : undefined,
+        transport ? eq(webhooks.transport, transport) : undefined,
+      ),
+    )
     .orderBy(asc(webhooks.id))
     .limit(limit + 1);
   return c.json(page(rows, limit, webhookToWire, (r) => r.id), 200);
@@ -155,7 +162,7 @@ webhooksRouter.openapi(updateWebhook, async (c) => {
     metadata: pick("metadata", current.metadata),
     updatedAt: Date.now(),
   };
-  await checkWebhookRules(c.env, c.var.db, current.accountId, next);
+  await checkWebhookRules(c.env, c.var.db, current.accountId, { ...next, transport: current.transport });
   await c.var.db.update(webhooks).set(next).where(eq(webhooks.id, current.id));
   // The endpoint's object caches the configuration: the change applies from its next attempt.
   await endpointObject(c.env, current.id).invalidate();

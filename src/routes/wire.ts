@@ -15,6 +15,7 @@ export function webhookToWire(w: InferSelectModel<typeof webhooks>) {
     id: w.id,
     name: w.name,
     url: w.url,
+    transport: w.transport,
     events: w.events,
     filters: w.filters ?? null,
     retry_config: w.retryConfig ?? null,

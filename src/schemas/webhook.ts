@@ -64,6 +64,14 @@ const secretField = z
 export const CreateWebhookSchema = z
   .strictObject({
     ...webhookFields,
+    transport: z
+      .enum(["http", "listen"])
+      .default("http")
+      .openapi({
+        description:
+          "`http`: signed POSTs to `url`. `listen`: deliveries go over the WebSocket `rubric listen` attaches (GET /v1/webhooks/{id}/listen), " +
+          "and `url` is the local address the CLI forwards to (never fetched by the service). Fixed at creation.",
+      }),
     secret: secretField.optional(),
     filters: webhookFields.filters.optional(),
     retry_config: webhookFields.retry_config.optional(),
@@ -103,6 +111,7 @@ export const WebhookSchema = z
     id: z.string().openapi({ example: "wh_01HV6Z8K2M3N4P5Q6R7S8T9V0W" }),
     name: z.string(),
     url: z.string(),
+    transport: z.enum(["http", "listen"]),
     events: z.array(z.string()),
     filters: FiltersSchema.nullable(),
     retry_config: z.record(z.string(), z.unknown()).nullable(),
