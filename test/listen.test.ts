@@ -8,6 +8,7 @@ import { CHECK_MS, listenDeleteMs, listenExpireMs, type ListenLifecycle } from "
 import { SILENT_CLOSE_MS } from "../src/dispatch/listen-socket";
 import { call, newAccount, newWebhook, sendEvent, waitFor } from "./support/helpers";
 import { records } from "./support/records";
+import { DashboardClient } from "./dashboard-client";
 
 interface Frame {
   type: string;
@@ -247,5 +248,18 @@ describe("rubric listen: the listen transport", () => {
     const bad = await call("POST", "/v1/webhooks", { key, body: { name: "x", url: "not a url", transport: "listen", events: ["*"] } });
     expect(bad.status).toBe(422);
     expect((await call("GET", "/v1/webhooks?transport=listen", { key })).json.data.map((w: { id: string }) => w.id)).toEqual([hook.id]);
+  });
+
+  it("is marked as a listen webhook in the dashboard's list and detail pages", async () => {
+    const { key } = await newAccount();
+    const hook = await listenHook(key, { name: "laptop" });
+    const http = await newWebhook(key, { name: "prod", url: `${env.RECEIVER_URL}/hooks/y`, events: ["*"] });
+    const br = new DashboardClient();
+    await br.signIn(key);
+    const badge = />listen\s*<\/span>/;
+    expect((await br.get(`/dashboard/webhooks/${hook.id}`)).text).toMatch(badge);
+    expect((await br.get(`/dashboard/webhooks/${http.id}`)).text).not.toMatch(badge);
+    const list = (await br.get("/dashboard/")).text;
+    expect((list.match(new RegExp(badge, "g")) ?? []).length).toBe(1);
   });
 });

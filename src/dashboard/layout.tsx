@@ -143,5 +143,14 @@ export function StatusBadge({ status }: { status: string }) {
   return <span class={`badge ${tone}`}>{status}</span>;
 }
 
+/** Marks a `rubric listen` webhook (its deliveries go to a developer's CLI, not to its URL); nothing for HTTP ones. */
+export function TransportBadge({ transport }: { transport?: string }) {
+  return transport === "listen" ? (
+    <span class="badge warn" title="rubric listen: delivered over the CLI's WebSocket, forwarded to this local URL">
+      listen
+    </span>
+  ) : null;
+}
+
 /** ISO time, shortened for tables. */
 export const when = (iso: string | null | undefined) => (iso ? iso.replace("T", " ").replace(/\.\d+Z$|Z$/, " UTC") : "—");

@@ -31,6 +31,7 @@ export type Webhook = {
   id: string;
   name: string;
   url: string;
+  transport: "http" | "listen";
   events: string[];
   filters: Filters;
   retry_config: { [key: string]: unknown } | null;
@@ -64,6 +65,8 @@ export type CreateWebhook = {
   headers?: OutboundHeaders;
   description?: string | null;
   metadata?: { [key: string]: unknown } | null;
+  /** `http`: signed POSTs to `url`. `listen`: deliveries go over the WebSocket `rubric listen` attaches (GET /v1/webhooks/{id}/listen), and `url` is the local address the CLI forwards to (never fetched by the service). Fixed at creation. */
+  transport?: "http" | "listen";
   secret?: string;
 };
 
@@ -281,12 +284,13 @@ export interface Operations {
     body: never;
     response: Account;
   };
-  /** List webhooks (webhooks.list), oldest first */
+  /** List webhooks (webhooks.list), oldest first; `transport` lists only that kind (rubric listen finds its own with `listen`) */
   "GET /v1/webhooks": {
     path: never;
     query: {
       limit?: number;
       cursor?: string;
+      transport?: "http" | "listen";
     };
     headers: never;
     body: never;
@@ -514,6 +518,16 @@ export interface Operations {
       payload?: { [key: string]: unknown };
     };
     response: BodyPreview;
+  };
+  /** Attach a listener (rubric listen): a WebSocket over which the webhook's deliveries arrive, signed as over HTTP, and their answers go back; send {"type":"ping"} every 10 s. Listen webhooks only */
+  "GET /v1/webhooks/{id}/listen": {
+    path: {
+      id: string;
+    };
+    query: never;
+    headers: never;
+    body: never;
+    response: void;
   };
   /** The event types this account can use: the seed's eight, the operational ones, and its own */
   "GET /v1/event_types": {

@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import type { Child } from "hono/jsx";
 import { ok } from "../api-errors";
 import { assertWebhook } from "../guard";
-import { Csrf, type FieldErrors, page, StatusBadge, when } from "../layout";
+import { Csrf, type FieldErrors, page, StatusBadge, TransportBadge, when } from "../layout";
 import type { DashEnv } from "../types";
 import { valuesOf, WebhookForm, type WebhookFormValues } from "./webhook-form";
 import { SampleForm, type SampleValues } from "./webhook-parts";
@@ -49,7 +49,7 @@ export async function renderWebhook(c: Context<DashEnv>, id: string, x: DetailEx
       children: (
         <>
           <h1>
-            {w.name} <StatusBadge status={w.status} />
+            {w.name} <StatusBadge status={w.status} /> <TransportBadge transport={w.transport} />
           </h1>
           {notice && (
             <p class="notice" role="status">

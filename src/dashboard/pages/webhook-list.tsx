@@ -6,7 +6,7 @@ import { query } from "../api-client";
 import { fieldErrors, ok } from "../api-errors";
 import { Sparkline } from "../charts";
 import { assertAccountWide, canSeeWebhook } from "../guard";
-import { page, StatusBadge } from "../layout";
+import { page, StatusBadge, TransportBadge } from "../layout";
 import { hourlyByWebhook } from "../stats";
 import type { DashEnv } from "../types";
 import { readForm, toApiBody, WebhookForm, type WebhookFormValues } from "./webhook-form";
@@ -23,7 +23,7 @@ webhookListRouter.get("/", async (c) => {
   const d = c.var.dash;
   const cursor = c.req.query("cursor");
   const res = ok(await d.api("GET", `/v1/webhooks${query({ limit: PAGE_SIZE, cursor })}`));
-  const hooks = (res.data as Array<{ id: string; name: string; url: string; events: string[]; status: string}>).filter((w) => canSeeWebhook(d, w.id));
+  const hooks = (res.data as Array<{ id: string; name: string; url: string; events: string[]; status: string; transport: string }>).filter((w) => canSeeWebhook(d, w.id));
   const hourly = hooks.length ? await hourlyByWebhook(recordsOf(c, d.accountId), d.accountId, hooks.map((w) => w.id)) : new Map();
   const notice = c.req.query("done") === "deleted" ? "The webhook was deleted." : null;
   return page(c, {
@@ -75,7 +75,7 @@ webhookListRouter.get("/", async (c) => {
                       </td>
                       <td class="hide-narrow">{w.events.join(", ")}</td>
                       <td>
-                        <StatusBadge status={w.status} />
+                        <StatusBadge status={w.status} /> <TransportBadge transport={w.transport} />
                       </td>
                       <td data-success-rate={w.id}>{percent(okN, badN)}</td>
                       <td>
