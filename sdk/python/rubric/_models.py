@@ -75,6 +75,8 @@ class Webhook(RubricObject):
     id: str
     name: str
     url: str
+    #: ``http`` (signed POSTs to ``url``) or ``listen`` (delivered to a ``rubric listen`` CLI, which forwards to ``url``).
+    transport: str
     events: List[str]
     filters: Optional[Dict[str, Any]]
     retry_config: Optional[Dict[str, Any]]

@@ -90,6 +90,14 @@ class RequestBuilding(unittest.TestCase):
         )
         self.assertEqual(update.json, {"max_in_flight": 6, "rate_limit_per_second": None})
 
+    def test_listen_transport_on_create_and_as_a_list_filter(self) -> None:
+        self.client.webhooks.create(name="laptop", url="http://localhost:3000/webhook", events=["*"], transport="listen")
+        self.api.answer(200, {"data": [], "next_cursor": None})
+        list(self.client.webhooks.list(transport="listen"))
+        create, listed = self.api.requests
+        self.assertEqual(create.json, {"name": "laptop", "url": "http://localhost:3000/webhook", "events": ["*"], "transport": "listen"})
+        self.assertEqual((listed.method, listed.path, listed.query["transport"]), ("GET", "/v1/webhooks", "listen"))
+
     def test_update_sends_only_given_fields_and_null_clears(self) -> None:
         self.client.webhooks.update("wh_1", retry_config={"max_retries": 0}, filters=None)
         req = self.api.requests[0]

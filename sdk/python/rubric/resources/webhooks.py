@@ -27,6 +27,7 @@ class Webhooks(Resource):
         name: str,
         url: str,
         events: List[str],
+        transport: Optional[str] = None,
         secret: Optional[str] = None,
         filters: Optional[Mapping[str, Any]] = None,
         retry_config: Optional[Mapping[str, Any]] = None,
@@ -48,6 +49,7 @@ class Webhooks(Resource):
             name=name,
             url=url,
             events=list(events),
+            transport=transport,
             secret=secret,
             filters=filters,
             retry_config=retry_config,
@@ -67,9 +69,13 @@ class Webhooks(Resource):
         """One webhook (without its secret)."""
         return Webhook(self._transport.request("GET", f"/v1/webhooks/{segment(webhook_id, 'webhook_id')}").body)
 
-    def list(self, *, limit: Optional[int] = None, page_size: Optional[int] = None) -> ListResult[Webhook]:
-        """Every webhook, oldest first (up to ``limit``), fetched page by page as iterated."""
-        return ListResult(self._transport, "/v1/webhooks", Webhook, limit=limit, page_size=page_size)
+    def list(
+        self, *, transport: Optional[str] = None, limit: Optional[int] = None, page_size: Optional[int] = None
+    ) -> ListResult[Webhook]:
+        """Every webhook, oldest first (up to ``limit``), fetched page by page as iterated;
+        ``transport="listen"`` lists only ``rubric listen`` webhooks (``"http"`` only the others)."""
+        query = compact(transport=transport)
+        return ListResult(self._transport, "/v1/webhooks", Webhook, query=query, limit=limit, page_size=page_size)
 
     def update(
         self,
