@@ -211,6 +211,22 @@ describe("rubric listen: the listen transport", () => {
     expect((await call("GET", `/v1/webhooks/${hook.id}`, { key })).status).toBe(404);
   });
 
+  it("expires a listen webhook nobody attaches to, counted from its creation or its enabling", async () => {
+    const { key } = await newAccount();
+    const made = Date.now();
+    const hook = await listenHook(key);
+    await checkAt(hook.id, made + listenExpireMs(env) - CHECK_MS);
+    expect((await call("GET", `/v1/webhooks/${hook.id}`, { key })).json.status).toBe("active");
+    await checkAt(hook.id, Date.now() + listenExpireMs(env) + 1_000);
+    expect((await call("GET", `/v1/webhooks/${hook.id}`, { key })).json.status).toBe("disabled");
+    const enabled = Date.now();
+    expect((await call("POST", `/v1/webhooks/${hook.id}/enable`, { key })).status).toBe(200);
+    await checkAt(hook.id, enabled + listenExpireMs(env) - CHECK_MS);
+    expect((await call("GET", `/v1/webhooks/${hook.id}`, { key })).json.status).toBe("active");
+    await checkAt(hook.id, Date.now() + listenExpireMs(env) + 1_000);
+    expect((await call("GET", `/v1/webhooks/${hook.id}`, { key })).json).toMatchObject({ status: "disabled", disabled_reason: expect.stringMatching(/^listener gone for \d+ s$/) });
+  });
+
   it("takes a test send over the socket", async () => {
     const { key } = await newAccount();
     const hook = await listenHook(key);

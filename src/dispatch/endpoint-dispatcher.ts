@@ -148,6 +148,14 @@ export class EndpointDispatcher extends DurableObject<Env> {
     return true;
   }
 
+  /** A listen webhook was created or enabled: its expiry clock runs until a listener attaches (listen-lifecycle.ts). */
+  async awaitListener(webhookId: string): Promise<void> {
+    this.ep.usage.add("do_requests");
+    this.ep.webhooks.clear();
+    await this.listen.awaiting(webhookId);
+    this.afterWork();
+  }
+
   /** One attempt over the listen socket for the synchronous test send (webhooks.test), outside the queue. */
   async listenSend(request: AttemptRequest): Promise<AttemptResult> {
     this.ep.usage.add("do_requests");

@@ -53,6 +53,19 @@ export class ListenLifecycle {
     if (!this.ep.queue.isEmpty()) await this.ep.alarm.ensure(Date.now());
   }
 
+  /**
+   * The webhook was created or enabled and no listener is attached yet: the
+   * expiry clock starts now, so a listen webhook nobody attaches to does not
+   * collect deliveries forever.
+   */
+  async awaiting(webhookId: string): Promise<void> {
+    if (this.hub.connected()) return;
+    const now = Date.now();
+    await this.storage.put({ [WEBHOOK]: webhookId, [GONE_SINCE]: now });
+    await this.storage.delete(DISABLED_AT);
+    await this.keep(now + listenExpireMs(this.ep.env));
+  }
+
   /** A listener's socket closed; `stopped`: the CLI said it is stopping (close code 1000). */
   async detached(stopped: boolean): Promise<void> {
     if (this.hub.connected()) return;

@@ -117,6 +117,8 @@ webhooksRouter.openapi(createWebhook, async (c) => {
     updatedAt: now,
   };
   await c.var.db.insert(webhooks).values(row);
+  // A listen webhook nobody attaches to expires like one whose listener left.
+  if (row.transport === "listen") await endpointObject(c.env, row.id).awaitListener(row.id);
   // The outbox sweeper runs on its own alarm once armed; a new endpoint is the moment it starts to matter.
   c.executionCtx.waitUntil(armSweeper(c.env));
   return c.json({ ...webhookToWire(row), secret }, 201);
@@ -192,5 +194,6 @@ webhooksRouter.openapi(statusChange("enable"), async (c) => {
   await c.var.db.update(webhooks).set(next).where(eq(webhooks.id, current.id));
   // Resume what the object held while the webhook was disabled.
   await endpointObject(c.env, current.id).resume();
+  if (current.transport === "listen") await endpointObject(c.env, current.id).awaitListener(current.id);
   return c.json(webhookToWire({ ...current, ...next }), 200);
 });
