@@ -39,7 +39,6 @@ export type DeliveryPageQuery = { since: string; limit: number; cursor?: string 
 interface Seen {
   attempts: number;
   status: Delivery["status"];
-  createdMs: number;
 }
 
 const DEFAULT_WINDOW_MS = 3_600_000;
@@ -53,7 +52,7 @@ const DEFAULT_INTERVAL_MS = 1_000;
 export class DeliveryFollower implements AsyncIterable<Delivery> {
   /** Epoch ms from which a finished delivery counts as new on the first poll. */
   readonly startedAt: number;
-  private readonly seen = new Map<string, Seen>();
+  private seen = new Map<string, Seen>();
   private polled = false;
   private readonly now: () => number;
 
@@ -73,20 +72,22 @@ export class DeliveryFollower implements AsyncIterable<Delivery> {
     const sinceMs = this.now() - (this.params.windowMs ?? DEFAULT_WINDOW_MS);
     const since = new Date(sinceMs).toISOString();
     const changed: Delivery[] = [];
+    // Only what this poll listed is kept: what left the window is never listed again, so memory
+    // stays bounded by the window (created_at is whole seconds, so it cannot decide this itself).
+    const listed = new Map<string, Seen>();
     let cursor: string | undefined;
     do {
       const page = await this.fetchPage({ since, limit: MAX_PAGE_SIZE, ...(cursor ? { cursor } : {}) });
       for (const d of page.data) {
         const before = this.seen.get(d.id);
+        listed.set(d.id, { attempts: d.attempts, status: d.status });
         if (before && before.attempts === d.attempts && before.status === d.status) continue;
-        this.seen.set(d.id, { attempts: d.attempts, status: d.status, createdMs: Date.parse(d.created_at) });
         if (this.polled || this.params.includeExisting || this.finishedSinceStart(d)) changed.push(d);
       }
       cursor = page.next_cursor && page.data.length > 0 ? page.next_cursor : undefined;
     } while (cursor);
+    this.seen = listed;
     this.polled = true;
-    // What left the window is never listed again: forget it, so memory stays bounded by the window.
-    for (const [id, s] of this.seen) if (s.createdMs < sinceMs) this.seen.delete(id);
     return changed;
   }
 
