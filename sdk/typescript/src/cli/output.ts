@@ -152,7 +152,7 @@ export function reportError(err: unknown, json: boolean, write: (text: string) =
     return EXIT.usage;
   }
   if (err instanceof FailedError) {
-    if (!json) write(`${color.red("failed:")} ${err.message}\n`);
+    write(json ? `${JSON.stringify({ error: { code: "failed", message: err.message } })}\n` : `${color.red("failed:")} ${err.message}\n`);
     return EXIT.failure;
   }
   if (err instanceof APIError) {
