@@ -52,8 +52,20 @@ printed; with --json its error body on stderr) or the work failed, 2 a usage err
   return program;
 }
 
+/**
+ * `rubric … | head` closes the pipe early: that is the reader being done, not an error, so the
+ * process just ends instead of dying on an unhandled EPIPE with a stack trace.
+ */
+function quietOnClosedPipe(stream: NodeJS.WriteStream) {
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EPIPE") throw err;
+    process.exit(typeof process.exitCode === "number" ? process.exitCode : EXIT.ok);
+  });
+}
+
 /** Runs the CLI on `argv` (as process.argv) and resolves to the exit code. */
 export async function run(argv: string[] = process.argv): Promise<number> {
+  quietOnClosedPipe(process.stdout);
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
