@@ -374,6 +374,8 @@ try {
     "\nRubric Webhooks is running. Paste these into your shell:\n" +
       `RUBRIC_BASE_URL=${baseUrl}\n` +
       `RUBRIC_API_KEY=${account.api_key}\n` +
+      // Exported, so commands started from that shell (npx rubric, the SDKs) see them too.
+      "export RUBRIC_BASE_URL RUBRIC_API_KEY\n" +
       `(Ctrl-C stops it; state is kept in ${displayPath(stateDir)})\n\n`,
   );
 } catch (err) {

@@ -1,5 +1,6 @@
 /** `client.webhooks`: endpoints, their delivery history, tests and secrets. */
 import { send, type RequestOptions } from "../http.js";
+import { DeliveryFollower, type FollowParams } from "../follow.js";
 import { Paginator, type ListParams } from "../pagination.js";
 import type { BodyOf, BodyPreview, CreatedWebhook, Delivery, DeletedWebhook, QueryOf, RetryFailedResult, RotatedSecret, TestResult, Webhook, WebhookStats } from "../wire.js";
 import { Resource, idArgs, seg } from "./shared.js";
@@ -69,6 +70,21 @@ export class Webhooks extends Resource {
     return new Paginator(
       (page) => send(this.http, { method: "GET", path: path(id, "/deliveries"), query: { ...filters, ...page }, idempotent: true, options }),
       { limit, cursor },
+    );
+  }
+
+  /**
+   * Follows the webhook's deliveries as attempts are made: `poll()` (or `for await`, every
+   * `intervalMs` until `signal` aborts) answers each delivery whose attempt count or status
+   * changed, as `deliveries` lists it. Each poll pages through the deliveries of events made
+   * in the last `windowMs` (default 1 h); see {@link DeliveryFollower}.
+   */
+  followDeliveries(id: string, params: FollowParams = {}, options?: RequestOptions): DeliveryFollower {
+    seg(id);
+    const callOptions = params.signal ? { ...options, signal: params.signal } : options;
+    return new DeliveryFollower(
+      (query) => send(this.http, { method: "GET", path: path(id, "/deliveries"), query, idempotent: true, options: callOptions }),
+      params,
     );
   }
 
