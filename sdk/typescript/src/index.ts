@@ -18,7 +18,7 @@ export {
 export type { RequestOptions } from "./http.js";
 export { Paginator, type ListParams, type Page } from "./pagination.js";
 export { DeliveryFollower, type DeliveryPageQuery, type FollowParams } from "./follow.js";
-export type { DeliveryListParams, DisableParams, PreviewParams, RetryFailedParams, RotateSecretParams, StatsParams, TestParams } from "./resources/webhooks.js";
+export type { DeliveryListParams, DisableParams, WebhookListParams, PreviewParams, RetryFailedParams, RotateSecretParams, StatsParams, TestParams } from "./resources/webhooks.js";
 export type { EventListParams, ReplayParams } from "./resources/events.js";
 export { verifyWebhook, WebhookVerificationError, type HeadersLike, type VerifyOptions, type WebhookEvent, type WebhookVerificationReason } from "./verify.js";
 export type * from "./wire.js";

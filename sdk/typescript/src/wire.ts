@@ -26,6 +26,7 @@ export type DeletedWebhook = ResultOf<"DELETE /v1/webhooks/{id}">;
 export type RetryFailedResult = ResultOf<"POST /v1/webhooks/{id}/retry_failed">;
 /** The answer to `webhooks.rotateSecret`, with the new secret. */
 export type RotatedSecret = ResultOf<"POST /v1/webhooks/{id}/rotate_secret">;
+export type WebhookSecret = ResultOf<"GET /v1/webhooks/{id}/secret">;
 /** The answer to `webhooks.stats`. */
 export type WebhookStats = ResultOf<"GET /v1/webhooks/{id}/stats">;
 /** The answer to `webhooks.preview`: the exact body that would be sent. */

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { registerDeliveries } from "./deliveries.js";
 import { registerEvents } from "./events.js";
+import { registerListen } from "./listen.js";
 import { EXIT, reportError } from "./output.js";
 import { registerRetryFailed } from "./retry-failed.js";
 import { registerWebhooks } from "./webhooks.js";
@@ -23,7 +24,7 @@ export const COMMANDS: Register[] = [
   registerEvents,
   registerDeliveries,
   registerRetryFailed,
-  // `rubric listen` goes here: import { registerListen } from "./listen.js" and add registerListen.
+  registerListen,
 ];
 
 const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;

@@ -2,12 +2,14 @@
 import { send, type RequestOptions } from "../http.js";
 import { DeliveryFollower, type FollowParams } from "../follow.js";
 import { Paginator, type ListParams } from "../pagination.js";
-import type { BodyOf, BodyPreview, CreatedWebhook, Delivery, DeletedWebhook, QueryOf, RetryFailedResult, RotatedSecret, TestResult, Webhook, WebhookStats } from "../wire.js";
+import type { BodyOf, BodyPreview, CreatedWebhook, Delivery, DeletedWebhook, QueryOf, RetryFailedResult, RotatedSecret, TestResult, Webhook, WebhookSecret, WebhookStats } from "../wire.js";
 import { Resource, idArgs, seg } from "./shared.js";
 
 type WithId<P> = P & { webhook_id: string };
 /** `webhooks.deliveries` filters: `status`, `event_type`, `since`, `until`, plus `limit` (total) and `cursor`. */
 export type DeliveryListParams = Omit<NonNullable<QueryOf<"GET /v1/webhooks/{id}/deliveries">>, "limit" | "cursor"> & ListParams;
+/** `webhooks.list` filters: `transport` (`listen`: only `rubric listen` webhooks), plus `limit` (total) and `cursor`. */
+export type WebhookListParams = Omit<NonNullable<QueryOf<"GET /v1/webhooks">>, "limit" | "cursor"> & ListParams;
 export type TestParams = BodyOf<"POST /v1/webhooks/{id}/test">;
 export type RetryFailedParams = BodyOf<"POST /v1/webhooks/{id}/retry_failed">;
 export type RotateSecretParams = BodyOf<"POST /v1/webhooks/{id}/rotate_secret">;
@@ -28,9 +30,15 @@ export class Webhooks extends Resource {
     return send(this.http, { method: "GET", path: path(id), idempotent: true, options });
   }
 
-  /** Every webhook, oldest first, fetched page by page. */
-  list(params: ListParams = {}, options?: RequestOptions): Paginator<Webhook> {
-    return new Paginator((query) => send(this.http, { method: "GET", path: "/v1/webhooks", query, idempotent: true, options }), params);
+  /** Every webhook (or those of one `transport`), oldest first, fetched page by page. */
+  list(params: WebhookListParams = {}, options?: RequestOptions): Paginator<Webhook> {
+    const { limit, cursor, ...filters } = params;
+    return new Paginator((page) => send(this.http, { method: "GET", path: "/v1/webhooks", query: { ...filters, ...page }, idempotent: true, options }), { limit, cursor });
+  }
+
+  /** The secret that signs now (needs `webhooks:write`: it lets one sign as the service). */
+  async secret(id: string, options?: RequestOptions): Promise<WebhookSecret> {
+    return send(this.http, { method: "GET", path: path(id, "/secret"), idempotent: true, options });
   }
 
   /** Changes any field (`null` clears an optional one). */
