@@ -73,6 +73,7 @@ test("--help works on every command and exits 0, without an API key", async () =
     ["deliveries", "list"],
     ["deliveries", "tail"],
     ["retry-failed"],
+    ["listen"],
   ];
   const results = await Promise.all(commands.map((c) => rubric([...c, "--help"], { env: { RUBRIC_API_KEY: undefined } })));
   results.forEach((r, i) => {
