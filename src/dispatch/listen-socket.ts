@@ -80,7 +80,11 @@ export class ListenHub {
 
   /** Accepts a new listener for `webhookId`, replacing any older one; the 101 answer for the route. */
   attach(webhookId: string): Response {
-    for (const old of this.ctx.getWebSockets(LISTEN_TAG)) closeQuietly(old, ...CLOSE.replaced);
+    for (const old of this.ctx.getWebSockets(LISTEN_TAG)) {
+      closeQuietly(old, ...CLOSE.replaced);
+      // Attempts sent on it fail now (and are retried on the new one), not at their timeout.
+      this.socketGone(old);
+    }
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server, [LISTEN_TAG]);
     this.ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
