@@ -15,7 +15,8 @@ import {
 import { call, newAccount, newWebhook, plan, receiverEndpoint, type Received, sendEvent, waitFor, waitForReceived } from "./support/helpers";
 import { records } from "./support/records";
 
-const FACTS: AttemptFacts = { eventId: "evt_1", eventType: "sample.scored", deliveryId: "dlv_1", attempt: 3, timestamp: 1_700_000_000 };
+const TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-b7ad6b7169203331-01";
+const FACTS: AttemptFacts = { eventId: "evt_1", eventType: "sample.scored", deliveryId: "dlv_1", attempt: 3, timestamp: 1_700_000_000, traceparent: TRACEPARENT };
 const SIGS = { rubric: `sha256=${"ab".repeat(32)}`, standard: "v1,AAAA v1,BBBB" };
 
 /** Headers the HTTP client adds on its own (not part of what an attempt sets). */
@@ -44,11 +45,41 @@ describe("request headers, stored compact", () => {
   it("round-trip through the template, extra headers and a rotation's signatures included", () => {
     const sent = attemptRequestHeaders({ "X-Team": "ml", Authorization: "Bearer t" }, FACTS, SIGS);
     const stored = compactRequestHeaders(sent, FACTS);
-    expect(stored).toEqual([1, SIGS.rubric, SIGS.standard, { "X-Team": "ml", Authorization: "Bearer t" }]);
+    expect(stored).toEqual([2, SIGS.rubric, SIGS.standard, { "X-Team": "ml", Authorization: "Bearer t" }]);
     expect(JSON.stringify(expandRequestHeaders(stored, FACTS))).toBe(JSON.stringify(sent));
+    expect(sent.traceparent).toBe(TRACEPARENT);
     const plain = attemptRequestHeaders(undefined, FACTS, { rubric: SIGS.rubric, standard: null });
-    expect(compactRequestHeaders(plain, FACTS)).toEqual([1, SIGS.rubric]);
-    expect(JSON.stringify(expandRequestHeaders([1, SIGS.rubric], FACTS))).toBe(JSON.stringify(plain));
+    expect(compactRequestHeaders(plain, FACTS)).toEqual([2, SIGS.rubric]);
+    expect(JSON.stringify(expandRequestHeaders([2, SIGS.rubric], FACTS))).toBe(JSON.stringify(plain));
+  });
+
+  it("send traceparent last (tracestate after it), the tracestate in its own slot, the traceparent from the row", () => {
+    const sent = attemptRequestHeaders(undefined, FACTS, { ...SIGS, tracestate: "rojo=00f067aa0ba902b7" });
+    expect(Object.entries(sent).slice(-2)).toEqual([
+      ["traceparent", TRACEPARENT],
+      ["tracestate", "rojo=00f067aa0ba902b7"],
+    ]);
+    const stored = compactRequestHeaders(sent, FACTS);
+    expect(stored).toEqual([2, SIGS.rubric, SIGS.standard, null, "rojo=00f067aa0ba902b7"]);
+    expect(JSON.stringify(expandRequestHeaders(stored, FACTS))).toBe(JSON.stringify(sent));
+    // Another attempt's traceparent would not rebuild these: kept whole.
+    expect(compactRequestHeaders(sent, { ...FACTS, traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-1111111111111111-01" })).toBe(sent);
+    // Nothing traced (no traceparent in the facts): no trace headers.
+    expect(attemptRequestHeaders(undefined, { ...FACTS, traceparent: null }, SIGS).traceparent).toBeUndefined();
+  });
+
+  it("replace a webhook's own trace headers (configured before they were reserved), in any case", () => {
+    const sent = attemptRequestHeaders({ TraceParent: "00-ffffffffffffffffffffffffffffffff-ffffffffffffffff-01", tracestate: "x=y", "X-Team": "ml" }, FACTS, SIGS);
+    expect(Object.keys(sent).filter((n) => n.toLowerCase().startsWith("trace"))).toEqual(["traceparent"]);
+    expect(sent.traceparent).toBe(TRACEPARENT);
+    expect(compactRequestHeaders(sent, FACTS)).toEqual([2, SIGS.rubric, SIGS.standard, { "X-Team": "ml" }]);
+  });
+
+  it("stored with template 1 (before trace context) come back without trace headers, extra headers as sent", () => {
+    const v1 = expandRequestHeaders([1, SIGS.rubric, null, { traceparent: "theirs" }], FACTS)!;
+    expect(v1.traceparent).toBe("theirs");
+    expect(Object.keys(v1)[0]).toBe("traceparent");
+    expect(expandRequestHeaders([1, SIGS.rubric], FACTS)!.traceparent).toBeUndefined();
   });
 
   it("are kept whole when the template would not rebuild them exactly", () => {
@@ -87,7 +118,9 @@ describe("request headers, stored compact", () => {
     expect(log[1].request_headers["X-Rubric-Timestamp"]).not.toBe(log[0].request_headers["X-Rubric-Timestamp"]);
     // What D1 holds: the template version, the two signatures and the extra headers only.
     const stored = JSON.parse((await storedRequestHeaders(deliveryId, 1))!);
-    expect(stored).toEqual([1, got[0]!.headers["x-rubric-signature"], got[0]!.headers["webhook-signature"], { "X-Team": "ml-platform", Authorization: "Bearer receiver-token-123" }]);
+    expect(stored).toEqual([2, got[0]!.headers["x-rubric-signature"], got[0]!.headers["webhook-signature"], { "X-Team": "ml-platform", Authorization: "Bearer receiver-token-123" }]);
+    // Each attempt's traceparent is its own column; the receiver got exactly that one.
+    expect(log.map((a) => a.traceparent)).toEqual(got.slice(0, 2).map((g) => g.headers.traceparent));
   });
 
   it("without the Standard Webhooks trio (a secret that is not base64) come back as sent too", async () => {
@@ -100,7 +133,7 @@ describe("request headers, stored compact", () => {
     const [attempt] = await attemptLog(key, deliveryId, 1);
     expectSameHeaders(attempt.request_headers, got!);
     expect(attempt.request_headers["webhook-signature"]).toBeUndefined();
-    expect(JSON.parse((await storedRequestHeaders(deliveryId, 1))!)).toEqual([1, got!.headers["x-rubric-signature"]]);
+    expect(JSON.parse((await storedRequestHeaders(deliveryId, 1))!)).toEqual([2, got!.headers["x-rubric-signature"]]);
   });
 
   it("of a row stored whole (before the compact form) read as stored", async () => {

@@ -46,7 +46,7 @@ beforeAll(async () => {
   baseContext = {
     deliveryId: "dlv_ssrf",
     webhook,
-    event: { id: "evt_ssrf", type: "evaluation.completed", createdAt: Date.now(), data: "{}", metadata: "{}" },
+    event: { id: "evt_ssrf", type: "evaluation.completed", createdAt: Date.now(), data: "{}", metadata: "{}", traceParent: null, traceState: null },
     latest: null,
   };
 });

@@ -87,8 +87,9 @@ async function measureEvent(accountId: string, id: string): Promise<Measured> {
   // Copies keep the key's length: the id's last 6 characters become the copy's number.
   const onDisk = await measuredBytesPerRow(
     d1,
-    `INSERT INTO events (account_id, id, type, created_at, data, metadata, project_id, severity, status, idempotency_key)
-     SELECT account_id, substr(id, 1, length(id) - 6) || printf('%06d', n), type, created_at, data, metadata, project_id, severity, status, NULL
+    `INSERT INTO events (account_id, id, type, created_at, data, metadata, project_id, severity, status, idempotency_key, trace_parent, trace_state)
+     SELECT account_id, substr(id, 1, length(id) - 6) || printf('%06d', n), type, created_at, data, metadata, project_id, severity, status, NULL,
+       trace_parent, trace_state
      FROM events, copies WHERE account_id = ? AND id = ?`,
     [accountId, id],
   );
@@ -102,7 +103,7 @@ async function measureAttempt(accountId: string, webhookId: string, deliveryId: 
     d1,
     `INSERT INTO delivery_attempts SELECT webhook_id, substr(delivery_id, 1, length(delivery_id) - 6) || printf('%06d', n), attempt,
        id, account_id, event_id, event_type, status, "trigger", started_at, duration_ms, request_headers, response_code,
-       response_headers, response_body, error, next_attempt_at
+       response_headers, response_body, error, next_attempt_at, trace_parent
      FROM delivery_attempts, copies WHERE webhook_id = ? AND delivery_id = ? AND attempt = ?`,
     [webhookId, deliveryId, attempt],
   );

@@ -57,13 +57,27 @@ export interface EventSnapshot {
   createdAt: number;
   data: string;
   metadata: string;
+  /** The trace its deliveries continue (null on rows from before trace context: lib/trace-context.ts). */
+  traceParent: string | null;
+  traceState: string | null;
 }
+
+/** The columns of an {@link EventSnapshot}. */
+const snapshotColumns = {
+  id: events.id,
+  type: events.type,
+  createdAt: events.createdAt,
+  data: events.data,
+  metadata: events.metadata,
+  traceParent: events.traceParent,
+  traceState: events.traceState,
+};
 
 /** One event, by its key. */
 export async function loadEventForDispatch(db: Db, accountId: string, eventId: string): Promise<EventSnapshot | null> {
   return (
     (await db
-      .select({ id: events.id, type: events.type, createdAt: events.createdAt, data: events.data, metadata: events.metadata })
+      .select(snapshotColumns)
       .from(events)
       .where(and(eq(events.accountId, accountId), eq(events.id, eventId)))
       .get()) ?? null
@@ -75,7 +89,7 @@ export async function loadEventsForDispatch(db: Db, accountId: string, eventIds:
   const out = new Map<string, EventSnapshot>();
   for (let i = 0; i < eventIds.length; i += 90) {
     const rows = await db
-      .select({ id: events.id, type: events.type, createdAt: events.createdAt, data: events.data, metadata: events.metadata })
+      .select(snapshotColumns)
       .from(events)
       .where(and(eq(events.accountId, accountId), inArray(events.id, eventIds.slice(i, i + 90))));
     for (const r of rows) out.set(r.id, r);
@@ -152,12 +166,13 @@ export interface AttemptOutcome {
 }
 
 /** What an attempt row holds from which its request headers are rebuilt (lib/attempt-storage.ts). */
-export const attemptFacts = (a: Pick<AttemptRow, "eventId" | "eventType" | "deliveryId" | "attempt" | "startedAt">): AttemptFacts => ({
+export const attemptFacts = (a: Pick<AttemptRow, "eventId" | "eventType" | "deliveryId" | "attempt" | "startedAt" | "traceParent">): AttemptFacts => ({
   eventId: a.eventId,
   eventType: a.eventType,
   deliveryId: a.deliveryId,
   attempt: a.attempt,
   timestamp: Math.floor(a.startedAt / 1000),
+  traceparent: a.traceParent,
 });
 
 /** The headers an attempt sent, as it sent them, from its row. */
@@ -178,7 +193,9 @@ export async function recordAttempts(db: Db, outcomes: AttemptOutcome[]): Promis
 function attemptInsert(db: Db, o: AttemptOutcome) {
   const r = o.result;
   const { event, deliveryId } = o.context;
-  const facts = attemptFacts({ eventId: event.id, eventType: event.type, deliveryId, attempt: o.attempt, startedAt: r.startedAt });
+  // The attempt's own trace header, as sent (the transport put it there); none when nothing was sent.
+  const traceParent = r.requestHeaders.traceparent ?? null;
+  const facts = attemptFacts({ eventId: event.id, eventType: event.type, deliveryId, attempt: o.attempt, startedAt: r.startedAt, traceParent });
   return db
     .insert(deliveryAttempts)
     .values({
@@ -199,6 +216,7 @@ function attemptInsert(db: Db, o: AttemptOutcome) {
       responseBody: storedResponseBody(r.responseBody, r.ok),
       error: r.error,
       nextAttemptAt: o.nextAttemptAt,
+      traceParent,
     })
     // A repeated record of the same attempt (a duplicate hand-over racing) is refused by the key.
     .onConflictDoNothing();

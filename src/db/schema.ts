@@ -99,6 +99,13 @@ export const events = sqliteTable(
     status: text("status", { enum: ["pending", "dispatched", "dead_lettered"] }).notNull().default("pending"),
     /** The producer's Idempotency-Key; only keyed events pay for the index below. */
     idempotencyKey: text("idempotency_key"),
+    /**
+     * W3C `traceparent` the event's deliveries continue (lib/trace-context.ts): the producer's,
+     * or one the service started. Null only on rows from before trace context.
+     */
+    traceParent: text("trace_parent"),
+    /** The producer's `tracestate`, kept when it and `traceparent` were valid; sent on every delivery. */
+    traceState: text("trace_state"),
   },
   (t) => [
     primaryKey({ columns: [t.accountId, t.id] }),
@@ -155,6 +162,8 @@ export const deliveryAttempts = sqliteTable(
     responseBody: text("response_body"),
     error: text("error"),
     nextAttemptAt: integer("next_attempt_at"),
+    /** The `traceparent` this attempt sent: the event's trace id, a span id of its own. Null when nothing was sent. */
+    traceParent: text("trace_parent"),
   },
   (t) => [
     primaryKey({ columns: [t.webhookId, t.deliveryId, t.attempt] }),

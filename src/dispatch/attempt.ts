@@ -28,6 +28,10 @@ export interface AttemptRequest {
   deliveryId: string;
   attempt: number;
   timeoutMs: number;
+  /** W3C `traceparent` of this attempt (the event's trace, a span id of its own); not signed. */
+  traceparent?: string;
+  /** The event's `tracestate`, sent beside `traceparent`. */
+  tracestate?: string | null;
 }
 
 // The result's shape is what an attempt row records, so the db floor defines it (db must not import
@@ -42,8 +46,12 @@ export async function deliveryHeaders(req: AttemptRequest, timestamp: number): P
   );
   return attemptRequestHeaders(
     req.extraHeaders,
-    { eventId: req.eventId, eventType: req.eventType, deliveryId: req.deliveryId, attempt: req.attempt, timestamp },
-    { rubric: await rubricSignature(req.secrets[0]!, timestamp, req.body), standard: standard.length ? standard.join(" ") : null },
+    { eventId: req.eventId, eventType: req.eventType, deliveryId: req.deliveryId, attempt: req.attempt, timestamp, traceparent: req.traceparent },
+    {
+      rubric: await rubricSignature(req.secrets[0]!, timestamp, req.body),
+      standard: standard.length ? standard.join(" ") : null,
+      tracestate: req.tracestate,
+    },
   );
 }
 

@@ -10,6 +10,7 @@ import { renderBody } from "../delivery/formats";
 import { isoSeconds } from "../delivery/envelope";
 import { openSecret } from "../lib/secret-box";
 import { resolverFromEnv } from "../lib/dns-resolve";
+import { childTraceparent, eventTraceparent } from "../lib/trace-context";
 import { deliveryUrlError, urlPolicy } from "../lib/url-guard";
 import type { AttemptResult } from "./attempt";
 import { httpTransport, type Transport } from "./transport";
@@ -77,5 +78,8 @@ export async function deliverOnce(
     deliveryId: context.deliveryId,
     attempt,
     timeoutMs: context.webhook.timeoutMs,
+    // Every attempt is a span of its own in the event's trace (a retry and a replay too).
+    traceparent: childTraceparent(eventTraceparent(context.event)),
+    tracestate: context.event.traceState,
   });
 }

@@ -117,7 +117,15 @@ async function planDeliveries(db: Db, batch: EventRow[]): Promise<Map<string, Ha
       entry.events.add(event.id);
       const size = event.data.length + event.metadata.length;
       if (entry.bytes + size <= MAX_HANDOVER_BYTES) {
-        entry.snapshots.push({ id: event.id, type: event.type, createdAt: event.createdAt, data: event.data, metadata: event.metadata });
+        entry.snapshots.push({
+          id: event.id,
+          type: event.type,
+          createdAt: event.createdAt,
+          data: event.data,
+          metadata: event.metadata,
+          traceParent: event.traceParent,
+          traceState: event.traceState,
+        });
         entry.bytes += size;
       }
       plan.set(hook.id, entry);

@@ -122,6 +122,9 @@ async function afterAnswer(
     console.error(`endpoint ${webhook.id}: failure clock or disabling failed; the next answer tries again`, err);
   }
   if (!exhausted) return;
+  // The exhausted event's trace goes on, as a child of the last attempt (when one was sent).
+  const lastSpan = result.requestHeaders.traceparent;
+  const trace = lastSpan ? { traceparent: lastSpan, tracestate: about.event.traceState } : undefined;
   try {
     await emitOperationalEvent(ep.env, ep.usage, webhook.accountId, "delivery.exhausted", {
       delivery_id: about.deliveryId,
@@ -132,7 +135,7 @@ async function afterAnswer(
       attempts: about.attempt,
       response_code: result.responseCode,
       last_error: result.error,
-    });
+    }, trace);
   } catch (err) {
     console.error(`delivery ${about.deliveryId}: delivery.exhausted not emitted`, err);
   }

@@ -10,18 +10,25 @@ import { events } from "../db/schema";
 import { recordsDb } from "../db/shards";
 import type { CounterSink } from "../lib/counter-names";
 import { newId } from "../lib/ids";
+import { startTrace, type TraceContext } from "../lib/trace-context";
 import { eventMessage } from "./messages";
 
 /** The types only the service emits. */
 export type OperationalType = "webhook.disabled" | "delivery.exhausted";
 
-/** Stores an operational event for `accountId` and puts it on the queue (the outbox covers a failed send). */
+/**
+ * Stores an operational event for `accountId` and puts it on the queue (the
+ * outbox covers a failed send). `trace`: the trace it continues (a
+ * `delivery.exhausted` continues the exhausted event's, as a child of its last
+ * attempt); by default it starts its own.
+ */
 export async function emitOperationalEvent(
   env: Env,
   meter: CounterSink,
   accountId: string,
   type: OperationalType,
   data: Record<string, unknown>,
+  trace: TraceContext = startTrace(),
 ): Promise<string> {
   const now = Date.now();
   const id = newId("evt");
@@ -36,6 +43,8 @@ export async function emitOperationalEvent(
     severity: null,
     status: "pending",
     idempotencyKey: null,
+    traceParent: trace.traceparent,
+    traceState: trace.tracestate,
   });
   try {
     await env.EVENTS_QUEUE.send(eventMessage(accountId, id), { contentType: "json" });

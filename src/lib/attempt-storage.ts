@@ -28,30 +28,49 @@ export interface AttemptFacts {
   attempt: number;
   /** `X-Rubric-Timestamp`: the attempt's start, in Unix seconds. */
   timestamp: number;
+  /** The attempt's `traceparent` (its own column on the row); absent or null: none sent. */
+  traceparent?: string | null;
 }
 
-/** The signature headers' values: never derivable (they need the secret and the body). */
+/**
+ * The values that are not derivable from the row: the signatures (they need
+ * the secret and the body) and the event's `tracestate` (kept on the event,
+ * not on each attempt).
+ */
 export interface AttemptSignatures {
   rubric: string;
   /** `webhook-signature` (space-separated during a rotation); null when no secret is base64. */
   standard: string | null;
+  /** The event's `tracestate`, sent after `traceparent`; absent or null: none. */
+  tracestate?: string | null;
 }
 
 interface Template {
   contentType: string;
   userAgent: string;
+  /** Whether `traceparent`/`tracestate` are sent (W3C Trace Context), after our other headers. */
+  trace: boolean;
 }
 
 /**
  * Header templates by version. Stored rows name the version they were sent with, and are rebuilt
  * from it: add a version for any change to the headers sent, never edit one.
  */
-const TEMPLATES: Readonly<Record<number, Template>> = { 1: { contentType: "application/json", userAgent: "Rubric-Webhooks/0.1.0" } };
-const CURRENT = 1;
+const TEMPLATES: Readonly<Record<number, Template>> = {
+  1: { contentType: "application/json", userAgent: "Rubric-Webhooks/0.1.0", trace: false },
+  2: { contentType: "application/json", userAgent: "Rubric-Webhooks/0.1.0", trace: true },
+};
+const CURRENT = 2;
 
-function build(t: Template, extra: Record<string, string> | undefined, f: AttemptFacts, sig: AttemptSignatures): Record<string, string> {
+/** Header names the trace context owns: a webhook's extra headers never carry them (lower case). */
+export const TRACE_HEADERS: ReadonlySet<string> = new Set(["traceparent", "tracestate"]);
+
+function build(t: Template, extra: Record<string, string> | null | undefined, f: AttemptFacts, sig: AttemptSignatures): Record<string, string> {
+  // A webhook configured with its own trace header before they were reserved: ours replaces it (in
+  // any case of the name), so the receiver never sees two traces. Older templates sent it as it was.
+  const kept = t.trace && extra ? Object.fromEntries(Object.entries(extra).filter(([name]) => !TRACE_HEADERS.has(name.toLowerCase()))) : extra;
   const headers: Record<string, string> = {
-    ...extra,
+    ...kept,
     "Content-Type": t.contentType,
     "User-Agent": t.userAgent,
     "X-Rubric-Timestamp": String(f.timestamp),
@@ -67,6 +86,11 @@ function build(t: Template, extra: Record<string, string> | undefined, f: Attemp
     headers["webhook-timestamp"] = String(f.timestamp);
     headers["webhook-signature"] = sig.standard;
   }
+  // Not signed, like the other transport headers: a proxy that rewrites them breaks no signature.
+  if (t.trace && f.traceparent != null) {
+    headers.traceparent = f.traceparent;
+    if (sig.tracestate != null) headers.tracestate = sig.tracestate;
+  }
   return headers;
 }
 
@@ -74,14 +98,24 @@ function build(t: Template, extra: Record<string, string> | undefined, f: Attemp
 export const attemptRequestHeaders = (extra: Record<string, string> | undefined, facts: AttemptFacts, sig: AttemptSignatures) =>
   build(TEMPLATES[CURRENT]!, extra, facts, sig);
 
-/** A stored request-header set: [template version, X-Rubric-Signature, webhook-signature, extra headers]. */
-export type CompactRequestHeaders = [number, string, (string | null)?, Record<string, string>?];
+/**
+ * A stored request-header set: [template version, X-Rubric-Signature, webhook-signature, extra
+ * headers, tracestate], trailing empty slots left out.
+ */
+export type CompactRequestHeaders = [number, string, (string | null)?, (Record<string, string> | null)?, (string | null)?];
 /** What `request_headers` holds: the compact form, or the headers in full (older rows, nothing sent, not from the template). */
 export type StoredRequestHeaders = Record<string, string> | CompactRequestHeaders;
 
 /** The names the template sets (everything else in a sent set is the webhook's extra headers). */
 const OURS = new Set(
-  Object.keys(build(TEMPLATES[CURRENT]!, {}, { eventId: "", eventType: "", deliveryId: "", attempt: 0, timestamp: 0 }, { rubric: "", standard: "" })),
+  Object.keys(
+    build(
+      TEMPLATES[CURRENT]!,
+      {},
+      { eventId: "", eventType: "", deliveryId: "", attempt: 0, timestamp: 0, traceparent: "" },
+      { rubric: "", standard: "", tracestate: "" },
+    ),
+  ),
 );
 
 /** The sent headers as stored: compact when the template rebuilds them exactly, in full otherwise. */
@@ -89,21 +123,23 @@ export function compactRequestHeaders(sent: Record<string, string>, facts: Attem
   const rubric = sent["X-Rubric-Signature"];
   if (rubric === undefined) return sent;
   const standard = sent["webhook-signature"] ?? null;
+  const tracestate = sent.tracestate ?? null;
   const extra = Object.fromEntries(Object.entries(sent).filter(([name]) => !OURS.has(name)));
   const hasExtra = Object.keys(extra).length > 0;
   // Exact, order included: anything the template would not reproduce is kept whole.
-  if (JSON.stringify(build(TEMPLATES[CURRENT]!, extra, facts, { rubric, standard })) !== JSON.stringify(sent)) return sent;
-  if (hasExtra) return [CURRENT, rubric, standard, extra];
-  return standard === null ? [CURRENT, rubric] : [CURRENT, rubric, standard];
+  if (JSON.stringify(build(TEMPLATES[CURRENT]!, extra, facts, { rubric, standard, tracestate })) !== JSON.stringify(sent)) return sent;
+  const slots: CompactRequestHeaders = [CURRENT, rubric, standard, hasExtra ? extra : null, tracestate];
+  while (slots.length > 2 && slots[slots.length - 1] === null) slots.pop();
+  return slots;
 }
 
 /** The headers that were sent, from what the row stored. */
 export function expandRequestHeaders(stored: StoredRequestHeaders | null, facts: AttemptFacts): Record<string, string> | null {
   if (!Array.isArray(stored)) return stored;
-  const [version, rubric, standard = null, extra] = stored;
+  const [version, rubric, standard = null, extra, tracestate = null] = stored;
   const template = TEMPLATES[version];
   if (!template) throw new Error(`request headers stored with unknown template ${version}`);
-  return build(template, extra, facts, { rubric, standard });
+  return build(template, extra, facts, { rubric, standard, tracestate });
 }
 
 /**

@@ -19,6 +19,9 @@ const RESERVED = new Set([
   "expect",
   "user-agent",
   "cookie",
+  // W3C trace context: every attempt sends the event's trace with a span of its own (lib/trace-context.ts).
+  "traceparent",
+  "tracestate",
 ]);
 /** Prefixes refused: ours, the Standard Webhooks trio, proxies and Cloudflare's own. */
 const RESERVED_PREFIXES = ["x-rubric-", "webhook-", "proxy-", "cf-", "sec-"];

@@ -12,7 +12,7 @@ import { page } from "../lib/pagination";
 import { apiKeyAuth } from "../middleware/auth";
 import { errorResponses, idParam, PageQuery } from "../schemas/common";
 import { DeliverySchema, EventSchema, SendEventSchema } from "../schemas/event";
-import { acceptEvents } from "./ingest";
+import { acceptEvents, requestTrace } from "./ingest";
 import { endpointObject, jsonContent } from "./lookups";
 import { createRouter } from "./router";
 import { deliveryToWire, eventToWire } from "./wire";
@@ -29,7 +29,25 @@ const limit = (maxSize: number) =>
     },
   });
 
-const IdempotencyHeader = z.object({
+/**
+ * W3C trace context of the request. Documented, never refused: an invalid
+ * value is ignored and a new trace started (routes/ingest.ts `requestTrace`).
+ */
+const TraceHeaders = z.object({
+  traceparent: z.string().optional().openapi({
+    description: "W3C `traceparent`: the event (every event of a batch) joins this trace; when absent or invalid, a new trace is started",
+    example: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+  }),
+  tracestate: z.string().optional().openapi({ description: "W3C `tracestate`, kept (≤ 512 characters, ≤ 32 members) when `traceparent` is valid" }),
+});
+
+/** The trace the events' deliveries continue, on a 202. */
+const traceResponseHeaders = {
+  traceparent: { description: "The event's `traceparent` (the request's, or the trace started for it)", schema: { type: "string" as const } },
+  tracestate: { description: "The event's `tracestate`, when it has one", schema: { type: "string" as const } },
+};
+
+const IdempotencyHeader = TraceHeaders.extend({
   "idempotency-key": z.string().min(1).max(255).optional().openapi({ description: "Same key within 24 h returns the first event" }),
 });
 
@@ -42,7 +60,11 @@ const sendEvent = createRoute({
   middleware: [limit(MAX_EVENT_BYTES)] as const,
   request: { headers: IdempotencyHeader, body: { required: true, ...jsonContent(SendEventSchema) } },
   responses: {
-    202: { description: "Accepted: stored and queued for delivery (or the earlier event with the same key)", ...jsonContent(EventSchema) },
+    202: {
+      description: "Accepted: stored and queued for delivery (or the earlier event with the same key)",
+      headers: traceResponseHeaders,
+      ...jsonContent(EventSchema),
+    },
     ...errorResponses(400, 401, 413, 415, 422, 429, 503),
   },
 });
@@ -53,6 +75,7 @@ const sendBatch = createRoute({
   summary: "Send up to 100 events at once; if any item is invalid, none is stored",
   middleware: [limit(MAX_BATCH_BYTES)] as const,
   request: {
+    headers: TraceHeaders,
     body: {
       required: true,
       ...jsonContent(
@@ -65,6 +88,7 @@ const sendBatch = createRoute({
   responses: {
     202: {
       description: "Per-item results, in order",
+      headers: traceResponseHeaders,
       ...jsonContent(z.object({ data: z.array(z.object({ index: z.number(), id: z.string(), status: z.enum(["accepted", "duplicate"]) })) })),
     },
     ...errorResponses(400, 401, 413, 415, 422, 429, 503),
@@ -117,14 +141,22 @@ eventsRouter.use("*", apiKeyAuth());
 eventsRouter.openapi(sendEvent, async (c) => {
   const input = c.req.valid("json");
   const key = c.req.valid("header")["idempotency-key"];
-  const [result] = await acceptEvents(c, [{ ...input, idempotency_key: key }], () => "");
+  const [result] = await acceptEvents(c, [{ ...input, idempotency_key: key }], () => "", requestTrace(c));
   if (result!.duplicate) c.header("Idempotent-Replayed", "true");
-  return c.json(eventToWire(result!.event), 202);
+  const event = eventToWire(result!.event);
+  // The trace the event's deliveries continue (a duplicate's is the first event's).
+  c.header("traceparent", event.traceparent);
+  if (event.tracestate) c.header("tracestate", event.tracestate);
+  return c.json(event, 202);
 });
 
 eventsRouter.openapi(sendBatch, async (c) => {
   const { events: items } = c.req.valid("json");
-  const results = await acceptEvents(c, items, (i) => `events.${i}.`);
+  // One trace for the request: its header (or the trace started for it) applies to every event of the batch.
+  const trace = requestTrace(c);
+  const results = await acceptEvents(c, items, (i) => `events.${i}.`, trace);
+  c.header("traceparent", trace.traceparent);
+  if (trace.tracestate) c.header("tracestate", trace.tracestate);
   return c.json({ data: results.map((r, index) => ({ index, id: r.event.id, status: r.duplicate ? ("duplicate" as const) : ("accepted" as const) })) }, 202);
 });
 

@@ -14,12 +14,13 @@ import type { EventRow } from "../db/schema";
 import { eventAttributes } from "../dispatch/match";
 import type { EventInput } from "../lib/event-input";
 import { BUILTIN_EVENT_TYPES, OPERATIONAL_EVENT_TYPES } from "../lib/event-types";
+import type { TraceContext } from "../lib/trace-context";
 import { cachedKeyRow, judgeKey } from "../middleware/auth";
 import { recordsD1Of } from "../middleware/request-context";
 import type { AppEnv } from "../types";
 
-/** An event's row as stored, but for its account (known once the key is). */
-export function eventRow(c: Context<AppEnv>, item: EventInput, now: number): Omit<EventRow, "accountId"> {
+/** An event's row as stored, but for its account (known once the key is), in the request's trace. */
+export function eventRow(c: Context<AppEnv>, item: EventInput, now: number, trace: TraceContext): Omit<EventRow, "accountId"> {
   const { projectId, severity } = eventAttributes(item);
   return {
     id: c.var.newId("evt"),
@@ -31,6 +32,8 @@ export function eventRow(c: Context<AppEnv>, item: EventInput, now: number): Omi
     severity,
     status: "pending",
     idempotencyKey: item.idempotency_key ?? null,
+    traceParent: trace.traceparent,
+    traceState: trace.tracestate,
   };
 }
 
@@ -48,20 +51,32 @@ export function fitsOneTrip(items: EventInput[]): boolean {
  * stored rows, or null when an insert met an existing idempotency key (the
  * caller then goes the ordinary way, which finds it).
  */
-export async function acceptInOneTrip(c: Context<AppEnv>, items: EventInput[]): Promise<EventRow[] | null> {
+export async function acceptInOneTrip(c: Context<AppEnv>, items: EventInput[], trace: TraceContext): Promise<EventRow[] | null> {
   const principal = judgeKey(c, await cachedKeyRow(c));
   c.set("principal", principal);
   const now = Date.now();
-  const rows = items.map((item) => ({ ...eventRow(c, item, now), accountId: principal.accountId }));
+  const rows = items.map((item) => ({ ...eventRow(c, item, now, trace), accountId: principal.accountId }));
   const d1 = recordsD1Of(c);
   const insert = d1.prepare(`
-    INSERT INTO events (account_id, id, type, created_at, data, metadata, project_id, severity, status, idempotency_key)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)
+    INSERT INTO events (account_id, id, type, created_at, data, metadata, project_id, severity, status, idempotency_key, trace_parent, trace_state)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
     ON CONFLICT DO NOTHING
     RETURNING id`);
   // data and metadata as the schema stores them (long values deflated: db/packed-text.ts).
   const bound = rows.map((r) =>
-    insert.bind(r.accountId, r.id, r.type, r.createdAt, packText(r.data), packText(r.metadata), r.projectId, r.severity, r.idempotencyKey),
+    insert.bind(
+      r.accountId,
+      r.id,
+      r.type,
+      r.createdAt,
+      packText(r.data),
+      packText(r.metadata),
+      r.projectId,
+      r.severity,
+      r.idempotencyKey,
+      r.traceParent,
+      r.traceState,
+    ),
   );
   const inserted = await d1.batch(bound);
   if (inserted.some((r) => r.results.length !== 1)) return null;

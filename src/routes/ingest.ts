@@ -12,6 +12,7 @@ import type { FieldIssue } from "../lib/errors";
 import type { EventInput } from "../lib/event-input";
 import { BUILTIN_EVENT_TYPES, OPERATIONAL_EVENT_TYPES } from "../lib/event-types";
 import { validateAgainstSchema } from "../lib/json-schema";
+import { incomingTrace, type TraceContext } from "../lib/trace-context";
 import { principalOf } from "../middleware/auth";
 import { throughIngestGate } from "../middleware/ingest-gate";
 import { recordsOf } from "../middleware/request-context";
@@ -62,17 +63,24 @@ async function existingByKey(c: Context<AppEnv>, keys: string[]): Promise<Map<st
 }
 
 /**
- * Stores and announces events. Returns each item's event and whether it was
- * new or a replay of an earlier one with the same idempotency key.
+ * The request's W3C trace context, which every event it brings joins: the
+ * producer's `traceparent` (and `tracestate`) when valid, else a new trace.
+ * An invalid header is ignored, never refused, as the spec asks of a receiver.
  */
-export const acceptEvents = (c: Context<AppEnv>, items: EventInput[], prefix: (i: number) => string) =>
-  throughIngestGate(c.env, () => acceptAdmitted(c, items, prefix));
+export const requestTrace = (c: Context<AppEnv>): TraceContext => incomingTrace(c.req.header("traceparent"), c.req.header("tracestate"));
 
-async function acceptAdmitted(c: Context<AppEnv>, items: EventInput[], prefix: (i: number) => string) {
+/**
+ * Stores and announces events, in `trace`. Returns each item's event and
+ * whether it was new or a replay of an earlier one with the same idempotency key.
+ */
+export const acceptEvents = (c: Context<AppEnv>, items: EventInput[], prefix: (i: number) => string, trace: TraceContext) =>
+  throughIngestGate(c.env, () => acceptAdmitted(c, items, prefix, trace));
+
+async function acceptAdmitted(c: Context<AppEnv>, items: EventInput[], prefix: (i: number) => string, trace: TraceContext) {
   // The auth middleware leaves the key to ingest: checked here, in the write's round trip when it can be.
   if (!c.get("principal")) {
     if (fitsOneTrip(items)) {
-      const stored = await acceptInOneTrip(c, items);
+      const stored = await acceptInOneTrip(c, items, trace);
       if (stored) {
         await announce(c, stored);
         return stored.map((event) => ({ event, duplicate: false }));
@@ -104,7 +112,7 @@ async function acceptAdmitted(c: Context<AppEnv>, items: EventInput[], prefix: (
       results.push({ event: prior, duplicate: true });
       continue;
     }
-    const row: EventRow = { ...eventRow(c, item, now), accountId };
+    const row: EventRow = { ...eventRow(c, item, now, trace), accountId };
     if (key) claimed.set(key, row);
     fresh.push(row);
     results.push({ event: row, duplicate: false });

@@ -16,6 +16,7 @@ import { explainFilters } from "../dispatch/payload-filter";
 import { latencyCounters } from "../metrics/counters";
 import { deliveryId } from "../lib/ids";
 import { importSecretKey, openSecret, sealSecret } from "../lib/secret-box";
+import { startTrace } from "../lib/trace-context";
 import { apiKeyAuth } from "../middleware/auth";
 import { errorResponses, JsonObject } from "../schemas/common";
 import { endpointObject, jsonContent, ownWebhook } from "./lookups";
@@ -192,6 +193,9 @@ webhookToolsRouter.openapi(testWebhook, async (c) => {
     severity,
     status: "dispatched" as const,
     idempotencyKey: null,
+    // A test send is a trace of its own, whatever the request carried.
+    traceParent: startTrace().traceparent,
+    traceState: null,
   };
   const records = recordsOf(c);
   await records.insert(events).values(event);

@@ -4,6 +4,7 @@ import { isoSeconds } from "../delivery/envelope";
 import { type AttemptRow, sentRequestHeaders } from "../db/delivery-queries";
 import type { events, webhooks } from "../db/schema";
 import { idTime } from "../lib/ids";
+import { eventTraceparent } from "../lib/trace-context";
 
 /** Millisecond timestamp → ISO-8601 with milliseconds (API records keep their precision). */
 export const iso = (ms: number): string => new Date(ms).toISOString();
@@ -46,6 +47,9 @@ export function eventToWire(e: InferSelectModel<typeof events>) {
     project_id: e.projectId,
     severity: e.severity,
     status: e.status,
+    // What its deliveries continue (derived from the id for events stored before trace context).
+    traceparent: eventTraceparent(e),
+    tracestate: e.traceState,
   };
 }
 
@@ -83,5 +87,6 @@ export function attemptToWire(a: AttemptRow) {
     response_body: a.responseBody,
     error: a.error,
     next_attempt_at: isoOrNull(a.nextAttemptAt),
+    traceparent: a.traceParent,
   };
 }

@@ -35,6 +35,11 @@ export const EventSchema = z
     project_id: z.string().nullable(),
     severity: z.string().nullable(),
     status: z.enum(["pending", "dispatched", "dead_lettered"]),
+    traceparent: z.string().openapi({
+      description: "W3C trace context the event's deliveries continue: the producer's `traceparent`, or a trace the service started",
+      example: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    }),
+    tracestate: z.string().nullable().openapi({ description: "The producer's `tracestate`, sent with every delivery", example: "rojo=00f067aa0ba902b7" }),
   })
   .openapi("Event");
 
@@ -68,5 +73,9 @@ export const AttemptSchema = z
     response_body: z.string().nullable(),
     error: z.string().nullable(),
     next_attempt_at: z.string().nullable(),
+    traceparent: z.string().nullable().openapi({
+      description: "The `traceparent` this attempt sent: the event's trace id with a span id of its own (null when nothing was sent)",
+      example: "00-4bf92f3577b34da6a3ce929d0e0e4736-b7ad6b7169203331-01",
+    }),
   })
   .openapi("Attempt");

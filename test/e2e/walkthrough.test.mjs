@@ -21,6 +21,8 @@ const evaluation = (n, projectId = "patient-triage") => ({
   n,
 });
 const METADATA = { model_version: "triage-v2.4", dataset: "ds_daily_march15" };
+const PRODUCER_TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/;
 
 let hook; // the webhook made by the walk-through, reused by the isolation test
 let firstDeliveryId;
@@ -43,10 +45,14 @@ test("walk-through: a webhook receives every matching event, signed, in order, i
   assert.deepEqual(hook.events, ["evaluation.completed"]);
 
   const sent = [];
+  const traces = [];
   let other;
   for (let n = 1; n <= 5; n++) {
-    const res = await api("POST", "/v1/events", { type: "evaluation.completed", data: evaluation(n), metadata: METADATA });
+    // The first event joins the producer's W3C trace; the others get one the service starts.
+    const headers = n === 1 ? { traceparent: PRODUCER_TRACEPARENT, tracestate: "rojo=00f067aa0ba902b7" } : {};
+    const res = await api("POST", "/v1/events", { type: "evaluation.completed", data: evaluation(n), metadata: METADATA }, { headers });
     assert.equal(res.status, 202, res.text);
+    traces.push(res.headers.get("traceparent"));
     assert.match(res.json.id, /^evt_[0-9A-Z]{26}$/);
     assert.match(res.json.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     sent.push(res.json);
@@ -92,6 +98,14 @@ test("walk-through: a webhook receives every matching event, signed, in order, i
     assert.equal(h["x-rubric-event-type"], "evaluation.completed");
     assert.match(h["x-rubric-delivery-id"], /^dlv_[0-9A-Z]{52}$/);
     assert.equal(h["x-rubric-attempt"], "1");
+    // Trace context: the event's trace id (the producer's for #1, the one the 202 announced for the
+    // others), with a span id of the attempt's own; tracestate only where the producer sent one.
+    const [, traceId, spanId] = TRACEPARENT.exec(h.traceparent) ?? [];
+    const [, eventTraceId, eventSpanId] = TRACEPARENT.exec(traces[i]) ?? [];
+    assert.ok(traceId, `delivery ${i + 1} carries a traceparent: ${h.traceparent}`);
+    assert.equal(traceId, eventTraceId, `delivery ${i + 1} continues its event's trace`);
+    assert.notEqual(spanId, eventSpanId);
+    assert.equal(h.tracestate, i === 0 ? "rojo=00f067aa0ba902b7" : undefined);
     assert.ok(seedVerify(hook.secret, h, g.body), `delivery ${i + 1} verifies the seed's way`);
     // The verifier really checks: a changed body, another secret, an old timestamp all fail.
     assert.equal(seedVerify(hook.secret, h, g.body.replace('"n":', '"n" :')), false);
@@ -99,6 +113,17 @@ test("walk-through: a webhook receives every matching event, signed, in order, i
     assert.equal(seedVerify(hook.secret, h, g.body, Date.now() + 301_000), false);
   });
   firstDeliveryId = got[0].headers["x-rubric-delivery-id"];
+  assert.equal(traces[0], PRODUCER_TRACEPARENT);
+  assert.equal(TRACEPARENT.exec(got[0].headers.traceparent)[1], "4bf92f3577b34da6a3ce929d0e0e4736");
+  // The attempt detail shows exactly the traceparent the receiver got.
+  const detail = await waitFor(
+    async () => {
+      const r = await api("GET", `/v1/deliveries/${firstDeliveryId}`);
+      return r.status === 200 && r.json;
+    },
+    { what: "the first delivery's record" },
+  );
+  assert.equal(detail.attempt_log[0].traceparent, got[0].headers.traceparent);
 
   // The API's own record agrees: 5 deliveries, all succeeded, none for the filtered event.
   const list = await waitFor(

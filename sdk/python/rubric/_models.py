@@ -110,6 +110,8 @@ class Attempt(RubricObject):
     response_body: Optional[str]
     error: Optional[str]
     next_attempt_at: Optional[str]
+    #: The W3C ``traceparent`` this attempt sent (the event's trace id, a span id of its own).
+    traceparent: Optional[str]
 
 
 class Delivery(RubricObject):
@@ -145,6 +147,9 @@ class Event(RubricObject):
     project_id: Optional[str]
     severity: Optional[str]
     status: str
+    #: The W3C ``traceparent`` its deliveries continue; ``tracestate`` the producer's, if any.
+    traceparent: str
+    tracestate: Optional[str]
     deliveries: List[Delivery]
 
 

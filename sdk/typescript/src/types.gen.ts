@@ -158,6 +158,10 @@ export type Event = {
   project_id: string | null;
   severity: string | null;
   status: "pending" | "dispatched" | "dead_lettered";
+  /** W3C trace context the event's deliveries continue: the producer's `traceparent`, or a trace the service started */
+  traceparent: string;
+  /** The producer's `tracestate`, sent with every delivery */
+  tracestate: string | null;
 };
 
 export type SendEvent = {
@@ -180,6 +184,8 @@ export type Attempt = {
   response_body: string | null;
   error: string | null;
   next_attempt_at: string | null;
+  /** The `traceparent` this attempt sent: the event's trace id with a span id of its own (null when nothing was sent) */
+  traceparent: string | null;
 };
 
 export type AdminHealth = {
@@ -658,6 +664,10 @@ export interface Operations {
     path: never;
     query: never;
     headers: {
+      /** W3C `traceparent`: the event (every event of a batch) joins this trace; when absent or invalid, a new trace is started */
+      traceparent?: string;
+      /** W3C `tracestate`, kept (≤ 512 characters, ≤ 32 members) when `traceparent` is valid */
+      tracestate?: string;
       /** Same key within 24 h returns the first event */
       "idempotency-key"?: string;
     };
@@ -668,7 +678,12 @@ export interface Operations {
   "POST /v1/events/batch": {
     path: never;
     query: never;
-    headers: never;
+    headers: {
+      /** W3C `traceparent`: the event (every event of a batch) joins this trace; when absent or invalid, a new trace is started */
+      traceparent?: string;
+      /** W3C `tracestate`, kept (≤ 512 characters, ≤ 32 members) when `traceparent` is valid */
+      tracestate?: string;
+    };
     body: {
       events: (SendEvent & {
         idempotency_key?: string;

@@ -180,6 +180,11 @@ deliveryRouter.get("/deliveries/:id", async (c) => {
               Attempt {a.attempt} ({a.trigger}) · {a.response_code ?? "no response"} · {a.duration_ms} ms
             </h2>
             <p>Started {when(a.started_at)}</p>
+            {a.traceparent && (
+              <p>
+                Trace context: <code>traceparent: {a.traceparent}</code>
+              </p>
+            )}
             {a.error && <p class="field-error">Error: {a.error}</p>}
             <h3>Request headers</h3>
             <pre>{headerText(a.request_headers)}</pre>

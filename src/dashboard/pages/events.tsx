@@ -97,6 +97,16 @@ eventsRouter.get("/events/:id", async (c) => {
           </dd>
           <dt>Created</dt>
           <dd>{when(e.created_at)}</dd>
+          <dt>Trace</dt>
+          <dd>
+            <code>{e.traceparent}</code>
+            {e.tracestate && (
+              <>
+                {" "}
+                <code>tracestate: {e.tracestate}</code>
+              </>
+            )}
+          </dd>
         </dl>
         <h2>Data</h2>
         <pre>{JSON.stringify(e.data, null, 2)}</pre>
