@@ -87,6 +87,9 @@ describe("rubric listen: the listen transport", () => {
     const expected = createHmac("sha256", Buffer.from(hook.secret, "utf8")).update(`${h["x-rubric-timestamp"]}.${f.body}`).digest("hex");
     expect(h["x-rubric-signature"]).toBe(`sha256=${expected}`);
     expect(new Webhook(hook.secret).verify(f.body, h)).toEqual(JSON.parse(f.body));
+    // Trace context travels as over HTTP: the event's trace id, a span id of the attempt's own.
+    expect(h.traceparent).toMatch(new RegExp(`^00-${event.traceparent.split("-")[1]}-[0-9a-f]{16}-01$`));
+    expect(h.traceparent).not.toBe(event.traceparent);
 
     l.answer(f, 200, "hello from localhost");
     const rows = await waitFor(async () => ((await attemptsOf(hook.id)).length === 1 ? attemptsOf(hook.id) : null));

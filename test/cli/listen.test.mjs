@@ -2,7 +2,8 @@
 // (wrangler dev) and a real receiver on 127.0.0.1. A delivery forwarded by the CLI must
 // verify the seed's way and with the standardwebhooks package; FIFO order and retries
 // hold across a SIGKILL of the CLI and a restart (nothing lost, nothing reordered);
-// another account cannot attach; Ctrl-C disables the listen webhook.
+// another account cannot attach; Ctrl-C disables the listen webhook; the producer's trace id
+// reaches the receiver.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import path from "node:path";
@@ -69,12 +70,21 @@ test("forwards a delivery with its exact headers and bytes: both signatures veri
   assert.deepEqual([hook.id, hook.transport, hook.url, hook.events], [webhookId, "listen", forwardTo, ["evaluation.completed"]]);
 
   const run = await listen(["--forward-to", forwardTo, "--name", name]);
-  const event = await sendEvent("evaluation.completed", { evaluation_id: "eval_1", score: 0.93 });
+  // The producer's trace: the delivery continues it (same trace id, a span id of its own).
+  const trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const producer = `00-${trace}-00f067aa0ba902b7-01`;
+  const res = await service.api("POST", "/v1/events", { type: "evaluation.completed", data: { evaluation_id: "eval_1", score: 0.93 } }, { headers: { traceparent: producer, tracestate: "vendor=abc" } });
+  assert.equal(res.status, 202, res.text);
+  const event = res.json;
   const [got] = await waitFor(() => successes(name).length >= 1 && successes(name), { what: "the forwarded delivery" });
   assert.equal(JSON.parse(got.body).id, event.id);
   assert.equal(got.headers["x-rubric-event-id"], event.id);
   assert.equal(seedVerify(secret, got.headers, got.body), true, "the seed's verify_webhook accepts it");
   assert.deepEqual(new Webhook(secret).verify(got.body, got.headers), JSON.parse(got.body), "standardwebhooks accepts it");
+  const [, traceId, spanId] = got.headers.traceparent.split("-");
+  assert.equal(traceId, trace, "the receiver sees the producer's trace id");
+  assert.notEqual(spanId, "00f067aa0ba902b7", "with a span id of the delivery's own");
+  assert.equal(got.headers.tracestate, "vendor=abc");
 
   const line = await waitFor(() => run.lines.find((l) => l.event_id === event.id), { what: "the CLI's line" });
   assert.deepEqual([line.status, line.event_type, line.attempt, typeof line.latency_ms], [200, "evaluation.completed", 1, "number"]);
@@ -86,6 +96,7 @@ test("forwards a delivery with its exact headers and bytes: both signatures veri
     { what: "the attempt record" },
   );
   assert.deepEqual([delivery.response_code, delivery.attempt_log[0].response_body], [200, "ok"]);
+  assert.equal(delivery.attempt_log[0].traceparent, got.headers.traceparent, "the attempt records the traceparent the receiver got");
 
   // Ctrl-C: the CLI says goodbye (close 1000) and exits 0; the service disables the listen webhook.
   run.child.kill("SIGINT");
