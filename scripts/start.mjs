@@ -213,9 +213,25 @@ function applyMigrationsTo(binding) {
   });
 }
 
-/** Every database gets the same migrations, all at once (each is its own SQLite file locally). */
+/**
+ * Every database gets the same migrations, all at once (each is its own SQLite file locally). On a
+ * loaded machine one of the parallel runs can meet SQLITE_BUSY in the local storage they share; a
+ * failed one is run again alone (migrations are idempotent), twice at most, before giving up.
+ */
 async function applyMigrations() {
-  await Promise.all(DATABASES.map(applyMigrationsTo));
+  const results = await Promise.allSettled(DATABASES.map(applyMigrationsTo));
+  for (const [i, r] of results.entries()) {
+    if (r.status === "fulfilled") continue;
+    for (let again = 1; ; again++) {
+      log(`${r.reason.message}; trying ${DATABASES[i]} again on its own`);
+      try {
+        await applyMigrationsTo(DATABASES[i]);
+        break;
+      } catch (err) {
+        if (again === 2) throw err;
+      }
+    }
+  }
   log(`migrations applied to ${DATABASES.join(", ")}`);
 }
 
