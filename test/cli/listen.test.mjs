@@ -10,6 +10,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { Webhook } from "standardwebhooks";
 import WebSocket from "ws";
+import { verifyWebhook } from "../../sdk/typescript/dist/index.js";
 import { devVar, plan, ROOT, seedVerify, useService, waitFor } from "../e2e/support/service.mjs";
 
 const BIN = path.join(ROOT, "sdk", "typescript", "bin", "rubric.mjs");
@@ -80,6 +81,7 @@ test("forwards a delivery with its exact headers and bytes: both signatures veri
   assert.equal(JSON.parse(got.body).id, event.id);
   assert.equal(got.headers["x-rubric-event-id"], event.id);
   assert.equal(seedVerify(secret, got.headers, got.body), true, "the seed's verify_webhook accepts it");
+  assert.deepEqual(await verifyWebhook(got.body, got.headers, secret), JSON.parse(got.body), "the SDK's verifyWebhook accepts it");
   assert.deepEqual(new Webhook(secret).verify(got.body, got.headers), JSON.parse(got.body), "standardwebhooks accepts it");
   const [, traceId, spanId] = got.headers.traceparent.split("-");
   assert.equal(traceId, trace, "the receiver sees the producer's trace id");
