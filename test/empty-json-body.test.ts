@@ -311,7 +311,7 @@ describe.each(Object.entries(CASES))("%s", (route, c) => {
       expect(res.status, `${route} with ${label}: ${res.text.slice(0, 300)}`).toBe(c.status);
       await c.applied(s, res);
     }
-  });
+  }, 120_000); // every route × every empty body, one after another: long on a loaded machine
 
   it("refuses a non-empty body that is not JSON with a 400, changing nothing", async () => {
     for (const [label, init] of MALFORMED) {
@@ -320,7 +320,7 @@ describe.each(Object.entries(CASES))("%s", (route, c) => {
       expectBadRequest(res, `${route} with ${label}`);
       await c.unchanged(s);
     }
-  });
+  }, 120_000); // every route × every empty body, one after another: long on a loaded machine
 });
 
 describe("routes that require a body", () => {
@@ -334,5 +334,5 @@ describe("routes that require a body", () => {
         expectBadRequest(await send(op.method, op.examplePath, { ...init, headers: { ...auth, ...init.headers } }), `${op.key} with ${label}`);
       }
     }
-  });
+  }, 120_000); // every route × every empty body, one after another: long on a loaded machine
 });
