@@ -18,4 +18,14 @@ describe("per-key rate limit", () => {
     expect(Number(refused[0]!.headers.get("Retry-After"))).toBeGreaterThan(0);
     expect((await callWith(small, "GET", "/v1/event_types", { key: other.key })).status).toBe(200);
   });
+
+  it("counts a request once, however many routers share its path prefix", async () => {
+    const { key } = await newAccount("one-token");
+    // Four routers are mounted at /v1/webhooks, each with the key check: a request under it must
+    // take one token, not one per router. 15 requests against a limit of 20 all pass.
+    const small = { API_RATE_LIMIT: "20" };
+    const answers = [];
+    for (let i = 0; i < 15; i++) answers.push((await callWith(small, "GET", "/v1/webhooks", { key })).status);
+    expect(answers).toEqual(Array(15).fill(200));
+  });
 });
