@@ -38,8 +38,5 @@ export default defineConfig({
     globalSetup: ["./test/global-setup.ts"],
     setupFiles: ["./test/apply-migrations.ts"],
     testTimeout: 30_000,
-    // Two files at a time on a 2-core machine (the default is cores - 1): most of a file's time is
-    // waiting (for the runtime, the receiver, a retry), so the suite takes about half as long.
-    maxWorkers: 2,
   },
 });
