@@ -64,14 +64,17 @@ export class EndpointDispatcher extends DurableObject<Env> {
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     // Completes the closing handshake (the runtime does not answer a close on its own here).
     this.ep.listen.closeBack(ws, code, reason);
-    this.ep.listen.socketGone(ws);
-    await this.listen.detached(code === 1000);
-    this.afterWork();
+    await this.socketClosed(ws, code === 1000);
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
+    await this.socketClosed(ws, false);
+  }
+
+  /** A listener's socket is gone: what waited on it fails now, and the listen clocks start (`stopped`: on purpose). */
+  private async socketClosed(ws: WebSocket, stopped: boolean): Promise<void> {
     this.ep.listen.socketGone(ws);
-    await this.listen.detached(false);
+    await this.listen.detached(stopped);
     this.afterWork();
   }
 

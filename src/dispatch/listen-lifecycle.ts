@@ -11,6 +11,7 @@
  * them; the alarm's {@link EndpointAlarm.keepAt} keeps the next check alive
  * when the queue has nothing to come back for.
  */
+import type { WebhookForDispatch } from "../db/delivery-queries";
 import type { Endpoint } from "./endpoint-parts";
 import { disableWebhook } from "./endpoint-health";
 import type { ListenHub } from "./listen-socket";
@@ -73,12 +74,7 @@ export class ListenLifecycle {
     await this.storage.put(GONE_SINCE, now);
     const webhookId = await this.storage.get<string>(WEBHOOK);
     const webhook = webhookId ? await this.ep.webhooks.get(webhookId) : null;
-    if (stopped && webhook?.status === "active") {
-      await disableWebhook(this.ep.env, this.ep.control, this.ep.usage, this.storage, webhook, STOPPED_REASON);
-      await this.storage.put(DISABLED_AT, now);
-      this.ep.webhooks.clear();
-      return this.keep(now + listenDeleteMs(this.ep.env));
-    }
+    if (stopped && webhook?.status === "active") return this.disable(webhook, STOPPED_REASON, now);
     await this.keep(now + listenExpireMs(this.ep.env));
   }
 
@@ -98,17 +94,21 @@ export class ListenLifecycle {
     if (webhook.status === "active") {
       const expiresAt = goneSince + listenExpireMs(this.ep.env);
       if (now < expiresAt) return this.keep(expiresAt);
-      const seconds = Math.round((now - goneSince) / 1000);
-      await disableWebhook(this.ep.env, this.ep.control, this.ep.usage, this.storage, webhook, `listener gone for ${seconds} s`);
-      await this.storage.put(DISABLED_AT, now);
-      this.ep.webhooks.clear();
-      return this.keep(now + listenDeleteMs(this.ep.env));
+      return this.disable(webhook, `listener gone for ${Math.round((now - goneSince) / 1000)} s`, now);
     }
     const deleteAt = (await this.since(DISABLED_AT, now)) + listenDeleteMs(this.ep.env);
     if (now < deleteAt) return this.keep(deleteAt);
     this.ep.alarm.keepAt = null;
     await this.deleteWebhook(webhookId, "listen webhook expired");
     await this.storage.delete([WEBHOOK, GONE_SINCE, DISABLED_AT]);
+  }
+
+  /** Disables the webhook (`webhook.disabled` with `reason`) and starts the clock to its deletion. */
+  private async disable(webhook: WebhookForDispatch, reason: string, now: number): Promise<void> {
+    await disableWebhook(this.ep.env, this.ep.control, this.ep.usage, this.storage, webhook, reason);
+    await this.storage.put(DISABLED_AT, now);
+    this.ep.webhooks.clear();
+    await this.keep(now + listenDeleteMs(this.ep.env));
   }
 
   /** The time stored under `key`, or `now`, stored (a clock that started before anyone looked). */
