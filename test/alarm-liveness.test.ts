@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { alarmNeedsSetting, DEAD_ALARM_AFTER_MS } from "../src/dispatch/alarm-liveness";
 import { heldBacklog } from "./support/backlog";
 import { insertEvent, newAccount, received, waitFor, waitForReceived } from "./support/helpers";
-import { records, sweeperFor } from "./support/records";
+import { makePending, sweeperFor } from "./support/records";
 
 const HOUR = 3_600_000;
 
@@ -88,7 +88,7 @@ describe("alarm liveness", () => {
     const account = await newAccount();
     const sweeper = await sweeperFor(account.id, { name: "outbox-after-start" });
     const start = Date.now();
-    const setPending = (id: string) => records.prepare("UPDATE events SET status = 'pending' WHERE id = ?").bind(id).run();
+    const setPending = makePending;
     // Pending since before the start, re-enqueued once already (its back-off now runs 30 s).
     const backedOff = await insertEvent(account.id, { createdAt: start - 120_000, status: "pending" });
     expect(await sweeper.sweep(start)).toBe(1);

@@ -3,7 +3,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { deliveryId, idFloor } from "../src/lib/ids";
 import { call, insertEvent, newAccount, newWebhook, plan, receiverEndpoint, received, waitFor, waitForReceived } from "./support/helpers";
-import { records, sweeperFor } from "./support/records";
+import { dispatchFloor } from "../src/db/dispatch-receipts";
+import { records, recordsDbOf, sweeperFor } from "./support/records";
 
 
 describe("EndpointDispatcher", () => {
@@ -95,7 +96,7 @@ describe("EndpointDispatcher", () => {
   });
 });
 
-describe("OutboxSweeper watermark", () => {
+describe("OutboxSweeper watermark (the dispatch floor)", () => {
   it("re-enqueues old pending events, then advances, staying 10 minutes behind now", async () => {
     const account = await newAccount();
     const sweeper = await sweeperFor(account.id, { name: "watermark-test" });
@@ -103,7 +104,8 @@ describe("OutboxSweeper watermark", () => {
     const old = await insertEvent(account.id, { createdAt: now - 3_600_000, status: "pending" });
     await insertEvent(account.id, { createdAt: now - 3_500_000, status: "dispatched" });
     expect(await sweeper.sweep(now)).toBe(1);
-    const watermark = () => runInDurableObject(sweeper, (_o, state) => state.storage.get<string>("watermark"));
+    // The watermark is the shard's dispatch floor, in D1 (db/dispatch-receipts.ts).
+    const watermark = () => dispatchFloor(recordsDbOf(account.id));
     // Held at the oldest event still pending.
     expect(await watermark()).toBe(old);
     await records.prepare("UPDATE events SET status = 'dispatched' WHERE id = ?").bind(old).run();

@@ -3,13 +3,13 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { deliveryId } from "../src/lib/ids";
 import { call, insertEvent, newAccount, newWebhook, plan, receiverEndpoint, received, waitFor, waitForReceived } from "./support/helpers";
-import { records } from "./support/records";
+import { makePending, outboxStatus } from "./support/records";
 import { shardCount, shardOf } from "../src/db/shards";
 import { sweeperOf } from "../src/dispatch/outbox-sweeper";
 
 /** The sweeper of the account's shard (the real one, shared by the tests here). */
 const sweeper = (accountId: string) => sweeperOf(env, shardOf(accountId, shardCount(env)));
-const status = async (eventId: string) => (await records.prepare("SELECT status FROM events WHERE id = ?").bind(eventId).first<{ status: string }>())!.status;
+const status = outboxStatus;
 const eventIdsOf = (got: Array<{ headers: Record<string, string> }>) => got.map((g) => g.headers["x-rubric-event-id"]);
 const MINUTE = 60_000;
 
@@ -103,7 +103,7 @@ describe("the sweeper's back-off", () => {
     expect(await sweeper(account.id).sweep(t0)).toBe(1);
     await waitFor(async () => (await status(eventId)) === "dispatched", 5000, "the event to be fanned out");
     // As if its fan-out had failed again: still pending.
-    const reset = () => records.prepare("UPDATE events SET status = 'pending' WHERE id = ?").bind(eventId).run();
+    const reset = () => makePending(eventId);
     const backoff = () =>
       runInDurableObject(sweeper(account.id), (_o, state) =>
         state.storage.sql.exec<{ count: number; next_at: number }>("SELECT count, next_at FROM resends WHERE event_id = ?", eventId).toArray()[0],

@@ -5,9 +5,9 @@ import { describe, expect, it } from "vitest";
 import { fanOut } from "../src/dispatch/fan-out";
 import { eventMessage } from "../src/dispatch/messages";
 import { insertEvent, newAccount, newWebhook, receiverEndpoint, received, waitFor, waitForReceived } from "./support/helpers";
-import { records, sweeperFor } from "./support/records";
+import { makePending, outboxStatus, records, sweeperFor } from "./support/records";
 
-const status = async (eventId: string) => (await records.prepare("SELECT status FROM events WHERE id = ?").bind(eventId).first<{ status: string }>())!.status;
+const status = outboxStatus;
 
 describe("the outbox", () => {
   it("sweeper re-enqueues an event whose queue message was lost, and it is delivered", async () => {
@@ -40,7 +40,7 @@ describe("the outbox", () => {
     // Two consumers race on duplicate messages, and the event is reset to pending as if the first run died.
     const ref = { accountId: account.id, eventId };
     await Promise.all([fanOut(env, [ref]), fanOut(env, [ref])]);
-    await records.prepare("UPDATE events SET status = 'pending' WHERE id = ?").bind(eventId).run();
+    await makePending(eventId);
     await fanOut(env, [ref]);
     await waitForReceived(ep.name, 1);
     await new Promise((r) => setTimeout(r, 300));

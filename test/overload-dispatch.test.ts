@@ -12,7 +12,7 @@ import { deliveryId } from "../src/lib/ids";
 import worker from "../src/index";
 import { type Fault, faultyBatchD1, faultyD1 } from "./support/faults";
 import { insertEvent, newAccount, plan, received, waitFor, waitForReceived, webhookWithEvents } from "./support/helpers";
-import { records, recordsD1Of, shardBindingOf, sweeperFor } from "./support/records";
+import { makePending, outboxStatus, records, recordsD1Of, shardBindingOf, sweeperFor } from "./support/records";
 
 type Stub = DurableObjectStub<import("../src/dispatch/endpoint-dispatcher").EndpointDispatcher>;
 
@@ -87,19 +87,19 @@ describe("the endpoint object under storage faults", () => {
 
   it("a hand-over whose records cannot be written fails, so the consumer retries the message; the retry writes them and sends nothing twice", async () => {
     const { account, ep, hook, events, stub } = await setUp("handover-records");
-    await records.prepare("UPDATE events SET status = 'pending' WHERE id = ?").bind(events[0]).run();
+    await makePending(events[0]!);
     const counter = await faultyRecords(stub, account.id, { times: 8, message: "D1_ERROR: Network connection lost." });
     const ref = { accountId: account.id, eventId: events[0]! };
     // Sent inline, but not recorded: the event must not be marked dispatched yet.
     expect([...(await fanOut(env, [ref]))]).toEqual([events[0]]);
     expect(await received(ep.name)).toHaveLength(1);
-    expect((await records.prepare("SELECT status FROM events WHERE id = ?").bind(events[0]).first<{ status: string }>())!.status).toBe("pending");
+    expect(await outboxStatus(events[0]!)).toBe("pending");
     // The object keeps trying (its inline job's own flush) until the fault is spent; a message retry waits ≥ 2 s anyway.
     await waitFor(async () => counter.failed === 8, 5000, "the fault to be spent");
     // The message comes back: the record is written, the event dispatched, the receiver not called again.
     expect([...(await fanOut(env, [ref]))]).toEqual([]);
     expect(await attempts(hook.id)).toEqual([{ delivery_id: deliveryId(events[0]!, hook.id), attempt: 1, status: "succeeded" }]);
-    expect((await records.prepare("SELECT status FROM events WHERE id = ?").bind(events[0]).first<{ status: string }>())!.status).toBe("dispatched");
+    expect(await outboxStatus(events[0]!)).toBe("dispatched");
     await new Promise((r) => setTimeout(r, 200));
     expect(await received(ep.name)).toHaveLength(1);
     expect(await backlog(stub)).toBe(0);
@@ -191,7 +191,7 @@ async function consume(accountId: string, eventId: string, bindings: Env = env) 
 describe("the queue consumer under D1 faults", () => {
   it("a transient D1 error retries the message instead of failing the batch, and the event is delivered once", async () => {
     const { account, ep, events } = await setUp("consumer-busy");
-    await records.prepare("UPDATE events SET status = 'pending' WHERE id = ?").bind(events[0]).run();
+    await makePending(events[0]!);
     // The first statement (loading the pending events) fails.
     const { db } = faultyD1(recordsD1Of(account.id), { times: 1, message: "SQLITE_BUSY: database is locked" });
     const result = await consume(account.id, events[0]!, { ...env, [shardBindingOf(account.id)]: db } as Env);
@@ -201,19 +201,19 @@ describe("the queue consumer under D1 faults", () => {
 
     expect((await consume(account.id, events[0]!)).explicitAcks).toEqual(["m1"]);
     await waitForReceived(ep.name, 1);
-    expect((await records.prepare("SELECT status FROM events WHERE id = ?").bind(events[0]).first<{ status: string }>())!.status).toBe("dispatched");
+    expect(await outboxStatus(events[0]!)).toBe("dispatched");
   });
 
-  it("marking the events dispatched fails after the hand-over: the message is retried and the delivery is not sent again", async () => {
+  it("writing the dispatch receipt fails after the hand-over: the message is retried and the delivery is not sent again", async () => {
     const { account, ep, events } = await setUp("consumer-mark");
-    await records.prepare("UPDATE events SET status = 'pending' WHERE id = ?").bind(events[0]).run();
-    // fan-out's only batch is the "dispatched" mark.
-    const { db } = faultyBatchD1(recordsD1Of(account.id), { times: 1, message: "D1_ERROR: Network connection lost." });
+    await makePending(events[0]!);
+    // The write that says the events were handed over: the batch's dispatch receipt.
+    const { db } = faultyD1(recordsD1Of(account.id), { times: 1, message: "D1_ERROR: Network connection lost.", only: /insert into "dispatch_receipts"/ });
     expect((await consume(account.id, events[0]!, { ...env, [shardBindingOf(account.id)]: db } as Env)).retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["m1"]);
     await waitForReceived(ep.name, 1);
 
     expect((await consume(account.id, events[0]!)).explicitAcks).toEqual(["m1"]);
-    expect((await records.prepare("SELECT status FROM events WHERE id = ?").bind(events[0]).first<{ status: string }>())!.status).toBe("dispatched");
+    expect(await outboxStatus(events[0]!)).toBe("dispatched");
     await new Promise((r) => setTimeout(r, 200));
     expect(await received(ep.name)).toHaveLength(1);
   });

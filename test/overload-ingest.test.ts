@@ -6,7 +6,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { type Fault, faultyBatchD1, faultyD1, faultyQueue } from "./support/faults";
 import { call, callWith, newAccount, newWebhook, receiverEndpoint, waitFor, waitForReceived } from "./support/helpers";
-import { records, recordsD1Of, shardBindingOf, sweeperFor } from "./support/records";
+import { outboxStatus, records, recordsD1Of, shardBindingOf, sweeperFor } from "./support/records";
 
 
 /** The account's shard, its batches (every ingest write) failing as `fault` says. */
@@ -116,11 +116,11 @@ describe("ingest under storage that fails for a moment", () => {
     expect(res.status).toBe(202);
     expect(counter.failed).toBe(1);
     const [row] = await keyed(account.id, "queue-down");
-    expect((await records.prepare("SELECT status FROM events WHERE id = ?").bind(row!.id).first<{ status: string }>())!.status).toBe("pending");
+    expect((await outboxStatus(row!.id))).toBe("pending");
     // The outbox sweeper (SWEEP_AFTER_SECONDS is 0 here) finds it pending and puts it on the queue.
     await runDurableObjectAlarm(await sweeperFor(account.id, { arm: true }));
     const [got] = await waitForReceived(ep.name, 1);
     expect(got!.headers["x-rubric-event-id"]).toBe(row!.id);
-    await waitFor(async () => (await records.prepare("SELECT status FROM events WHERE id = ?").bind(row!.id).first<{ status: string }>())!.status === "dispatched");
+    await waitFor(async () => (await outboxStatus(row!.id)) === "dispatched");
   });
 });

@@ -95,7 +95,10 @@ export const events = sqliteTable(
     metadata: packedText("metadata").notNull(),
     projectId: text("project_id"),
     severity: text("severity"),
-    /** `pending` until fanned out to every matching webhook (the outbox flag). */
+    /**
+     * Stored `pending`; fan-out does not update it (a dispatch receipt says so: db/dispatch-receipts.ts).
+     * `dispatched` on rows from before receipts and on replayed dead letters.
+     */
     status: text("status", { enum: ["pending", "dispatched", "dead_lettered"] }).notNull().default("pending"),
     /** The producer's Idempotency-Key; only keyed events pay for the index below. */
     idempotencyKey: text("idempotency_key"),
@@ -115,6 +118,27 @@ export const events = sqliteTable(
 
 /** One stored event as read back; shared by both ingest paths (routes/ingest.ts, routes/ingest-fast.ts). */
 export type EventRow = typeof events.$inferSelect;
+
+/**
+ * Dispatch receipts (db/dispatch-receipts.ts): one row per fan-out per shard
+ * naming the events it handed over, instead of a row written per event.
+ * `WITHOUT ROWID` (added by hand to the migration): the key is the table.
+ */
+export const dispatchReceipts = sqliteTable(
+  "dispatch_receipts",
+  {
+    /** The largest event id named. */
+    lastId: text("last_id").notNull(),
+    /** Tells apart two fan-outs of the same ids. */
+    nonce: text("nonce").notNull(),
+    /** The smallest event id named. */
+    firstId: text("first_id").notNull(),
+    /** The event ids handed over, a JSON array, sorted. */
+    eventIds: text("event_ids").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.lastId, t.nonce] })],
+);
 
 /** An account's own event types, with an optional JSON schema for `data`. */
 export const eventTypes = sqliteTable(

@@ -1,12 +1,14 @@
 /**
  * The queue consumer: hands each pending event to the Durable Object of every
- * matching webhook, then marks the event dispatched. Nothing is written per
- * delivery here: a delivery's first record is its first attempt. Every step is
- * idempotent, so a message seen twice changes nothing the second time.
+ * matching webhook, then writes one dispatch receipt for the batch. Nothing is
+ * written per event or per delivery here: a delivery's first record is its
+ * first attempt. Every step is idempotent, so a message seen twice changes
+ * nothing the second time.
  */
 import { and, eq, inArray } from "drizzle-orm";
 import { chunk, type Db } from "../db/client";
 import type { EventSnapshot } from "../db/delivery-queries";
+import { isPending, receiptOf } from "../db/dispatch-receipts";
 import { accounts, events, webhooks } from "../db/schema";
 import { byShard, controlDb, recordsDb, shardDb } from "../db/shards";
 import { deliveryId } from "../lib/ids";
@@ -26,16 +28,16 @@ async function loadPending(env: Env, meter: UsageMeter, refs: EventRef[]): Promi
   return perShard.flat().sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 
-/** The still-pending events of `refs` on one database. */
+/** The still-pending events of `refs` on one database (not floored: whatever a message names is looked at). */
 async function loadPendingOn(db: Db, refs: EventRef[]): Promise<EventRow[]> {
   const byAccount = new Map<string, string[]>();
   for (const r of refs) byAccount.set(r.accountId, [...(byAccount.get(r.accountId) ?? []), r.eventId]);
   const queries = [...byAccount].flatMap(([accountId, ids]) =>
-    chunk(ids).map((part) =>
+    chunk(ids.sort()).map((part) =>
       db
         .select()
         .from(events)
-        .where(and(eq(events.accountId, accountId), inArray(events.id, part), eq(events.status, "pending"))),
+        .where(and(eq(events.accountId, accountId), inArray(events.id, part), isPending(part[0]!, part.at(-1)!, { floored: false }))),
     ),
   );
   return (await Promise.all(queries)).flat();
@@ -160,20 +162,9 @@ export async function fanOut(env: Env, refs: EventRef[], meter = new UsageMeter(
   );
 
   const done = pending.filter((e) => !failed.has(e.id));
-  await Promise.all([...byShard(env, done, (e) => e.accountId)].map(([shard, part]) => markDispatched(shardDb(env, shard, meter), part)));
+  // One receipt per shard says these were handed over (db/dispatch-receipts.ts), not a row per event.
+  await Promise.all([...byShard(env, done, (e) => e.accountId)].map(([shard, part]) => receiptOf(shardDb(env, shard, meter), part.map((e) => e.id))));
   return failed;
-}
-
-/** Marks events dispatched, in one round trip to their database. */
-async function markDispatched(db: Db, done: EventRow[]): Promise<void> {
-  const byAccount = new Map<string, string[]>();
-  for (const e of done) byAccount.set(e.accountId, [...(byAccount.get(e.accountId) ?? []), e.id]);
-  const updates = [...byAccount].flatMap(([accountId, ids]) =>
-    chunk(ids).map((part) =>
-      db.update(events).set({ status: "dispatched" }).where(and(eq(events.accountId, accountId), inArray(events.id, part))),
-    ),
-  );
-  if (updates.length) await db.batch(updates as [(typeof updates)[number], ...typeof updates]);
 }
 
 /** Events one fan-out call takes at most (a consumer batch of 100 single-event messages). */
@@ -202,7 +193,7 @@ async function handleDeadLetters(batch: MessageBatch<unknown>, env: Env): Promis
         await recordsDb(env, accountId, meter)
           .update(events)
           .set({ status: "dead_lettered" })
-          .where(and(eq(events.accountId, accountId), eq(events.id, eventId), eq(events.status, "pending")));
+          .where(and(eq(events.accountId, accountId), eq(events.id, eventId), isPending(eventId, eventId, { floored: false })));
       }
       console.error(`event(s) ${refs.map((r) => r.eventId).join(", ")} dead-lettered after ${message.attempts} attempt(s)`);
       message.ack();

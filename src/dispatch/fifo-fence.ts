@@ -4,7 +4,7 @@
  * run side by side, and a local `kill -9` loses messages until the outbox
  * sweeper re-enqueues them. So before a FIFO endpoint is sent event E, its
  * object asks D1 whether an earlier event of the account, after the last one
- * this endpoint was sent, is still `pending` (not yet fanned out) and not
+ * this endpoint was sent, is still pending (not yet fanned out) and not
  * accounted for (held here, or in the hand-over being processed). If one is,
  * E and everything after it wait until it has been fanned out: it may be
  * owed to this endpoint too, and must go first.
@@ -14,6 +14,7 @@
  */
 import { and, desc, eq, gt, lte, ne } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { isPending } from "../db/dispatch-receipts";
 import { deliveryAttempts, events } from "../db/schema";
 import { parseDeliveryId } from "../lib/ids";
 
@@ -44,7 +45,7 @@ export async function clearedUpTo(db: Db, accountId: string, from: string, upTo:
   const pending = await db
     .select({ id: events.id })
     .from(events)
-    .where(and(eq(events.accountId, accountId), gt(events.id, from), lte(events.id, upTo), eq(events.status, "pending")))
+    .where(and(eq(events.accountId, accountId), gt(events.id, from), lte(events.id, upTo), isPending(from, upTo)))
     .orderBy(events.id)
     .limit(FENCE_SCAN);
   const unaccounted = pending.find((e) => !accounted.has(e.id));

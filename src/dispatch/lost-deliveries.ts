@@ -12,6 +12,7 @@ import { and, asc, eq, gt, gte, lte, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import type { ShardScope } from "../db/shards";
 import { latestAttemptsOf } from "../db/delivery-queries";
+import { isDispatched } from "../db/dispatch-receipts";
 import { deliveryAttempts, events, webhooks } from "../db/schema";
 import { deliveryId } from "../lib/ids";
 import { isOwed, lazyFilterable } from "./fan-out";
@@ -64,7 +65,7 @@ async function unattemptedBehind(db: Db, hook: typeof webhooks.$inferSelect, aft
   const later = await db
     .select()
     .from(events)
-    .where(and(eq(events.accountId, hook.accountId), gt(events.id, afterEventId), eq(events.status, "dispatched")))
+    .where(and(eq(events.accountId, hook.accountId), gt(events.id, afterEventId), isDispatched(afterEventId)))
     .orderBy(asc(events.id))
     .limit(BEHIND_LIMIT);
   const owed = later

@@ -6,8 +6,9 @@
  *
  * Events are keyed (account, id) with no other index, and ids are
  * time-ordered, so a sweep scans each account's ids between a watermark and
- * the cut-off. The watermark (kept in this object's storage) stays at the
- * oldest event still pending, and never closer to now than {@link SKEW_MS},
+ * the cut-off. The watermark is the shard's dispatch floor (in D1, so every
+ * reader of the outbox state can use it: db/dispatch-receipts.ts). It stays at
+ * the oldest event still pending, and never closer to now than {@link SKEW_MS},
  * so an event made by a Worker whose clock runs a little behind is still seen.
  *
  * An event re-enqueued and still pending at the next sweep is re-enqueued
@@ -21,6 +22,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { and, asc, eq, gte, lt } from "drizzle-orm";
 import { chunk } from "../db/client";
+import { dispatchFloor, isPending, raiseFloor } from "../db/dispatch-receipts";
 import { accounts, events } from "../db/schema";
 import { type ShardScope, shardIndexes, shardScope } from "../db/shards";
 import { idFloor } from "../lib/ids";
@@ -175,7 +177,9 @@ export class OutboxSweeper extends DurableObject<Env> {
     // After a start, not the last few seconds' events either: their messages are most likely on their way.
     const sinceStart = afterStart ? Math.min(afterStart.at, now - START_GRACE_MS) : -Infinity;
     const cutoff = idFloor("evt", Math.max(now - Number(this.env.SWEEP_AFTER_SECONDS) * 1000, sinceStart));
-    const watermark = (await this.ctx.storage.get<string>("watermark")) ?? "evt_";
+    // The floor is the watermark (db/dispatch-receipts.ts): readers of the outbox state rely on it too.
+    // (A sweeper from before receipts kept it in its own storage: that one is still true.)
+    const watermark = [await dispatchFloor(db), (await this.ctx.storage.get<string>("watermark")) ?? "evt_"].sort().at(-1)!;
     const accountIds = (await control.select({ id: accounts.id }).from(accounts)).map((a) => a.id).filter(holds);
     const stale = (
       await Promise.all(
@@ -183,7 +187,7 @@ export class OutboxSweeper extends DurableObject<Env> {
           db
             .select({ accountId: events.accountId, id: events.id })
             .from(events)
-            .where(and(eq(events.accountId, accountId), gte(events.id, watermark), lt(events.id, cutoff), eq(events.status, "pending")))
+            .where(and(eq(events.accountId, accountId), gte(events.id, watermark), lt(events.id, cutoff), isPending(watermark, cutoff)))
             .orderBy(asc(events.id))
             .limit(SWEEP_LIMIT),
         ),
@@ -201,8 +205,7 @@ export class OutboxSweeper extends DurableObject<Env> {
     const ceiling = idFloor("evt", now - SKEW_MS);
     const next = [oldestPending ?? cutoff, ceiling].sort()[0]!;
     if (next > watermark) {
-      await this.ctx.storage.put("watermark", next);
-      this.usage.add("do_rows_written");
+      await raiseFloor(db, next);
       // Events below the watermark are no longer pending: their back-off is done with.
       this.ctx.storage.sql.exec("DELETE FROM resends WHERE event_id < ?", next);
     }

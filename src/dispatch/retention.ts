@@ -5,8 +5,9 @@
  * accepted event is never lost). Each shard's sweeper runs it hourly, and at
  * every sweep while a run ran out of time before it caught up.
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { dropReceiptsBelowFloor, isDispatched } from "../db/dispatch-receipts";
 import type { ShardScope } from "../db/shards";
 import { accounts, deliveryAttempts, events, webhooks } from "../db/schema";
 import { idFloor } from "../lib/ids";
@@ -20,6 +21,8 @@ export const RETENTION_BUDGET_MS = 10_000;
 export interface RetentionResult {
   attempts: number;
   events: number;
+  /** Dispatch receipts dropped (those below the shard's floor, whatever their age). */
+  receipts: number;
   caughtUp: boolean;
 }
 
@@ -32,7 +35,7 @@ export async function applyRetention(scope: ShardScope, retentionDays: number, n
   const db = scope.records;
   const cutoff = now - retentionDays * 86_400_000;
   const deadline = Date.now() + budgetMs;
-  const result: RetentionResult = { attempts: 0, events: 0, caughtUp: true };
+  const result: RetentionResult = { attempts: 0, events: 0, receipts: 0, caughtUp: true };
   // Batch after batch of one webhook's (or account's) rows: until a short one, or the time is up.
   const drain = async (step: () => Promise<number>): Promise<number> => {
     let total = 0;
@@ -50,6 +53,8 @@ export async function applyRetention(scope: ShardScope, retentionDays: number, n
   for (const { id } of hooks) result.attempts += await drain(() => deleteOldAttempts(db, id, cutoff));
   const owners = (await scope.control.select({ id: accounts.id }).from(accounts)).filter((a) => scope.holds(a.id));
   for (const { id } of owners) result.events += await drain(() => deleteOldEvents(db, id, cutoff));
+  // Receipts below the dispatch floor say nothing the floor does not (db/dispatch-receipts.ts).
+  result.receipts = await drain(() => dropReceiptsBelowFloor(db, RETENTION_BATCH));
   return result;
 }
 
@@ -73,12 +78,20 @@ async function deleteOldAttempts(db: Db, webhookId: string, cutoff: number): Pro
 
 /** Up to a batch of one account's dispatched events older than the cut-off (ids are time-ordered). */
 async function deleteOldEvents(db: Db, accountId: string, cutoff: number): Promise<number> {
+  const upTo = idFloor("evt", cutoff);
   const res = await db
     .delete(events)
     .where(
       and(
         eq(events.accountId, accountId),
-        sql`${events.id} IN (SELECT id FROM events WHERE account_id = ${accountId} AND id < ${idFloor("evt", cutoff)} AND status = 'dispatched' LIMIT ${RETENTION_BATCH})`,
+        inArray(
+          events.id,
+          db
+            .select({ id: events.id })
+            .from(events)
+            .where(and(eq(events.accountId, accountId), lt(events.id, upTo), isDispatched("evt_", upTo)))
+            .limit(RETENTION_BATCH),
+        ),
       ),
     );
   return res.meta.changes ?? 0;

@@ -11,6 +11,7 @@
  * from the sweeper's on purpose: this is how a stalled sweeper gets noticed.
  */
 import { sql } from "drizzle-orm";
+import { isPending } from "../db/dispatch-receipts";
 import { accounts, events, scanMarks } from "../db/schema";
 import { type ShardScope, shardIndexes, shardScope } from "../db/shards";
 import type { CounterSink } from "../lib/counter-names";
@@ -48,7 +49,7 @@ export function pendingQuery(cutoff: number, accountIds: string[]) {
     SELECT count(${events.id}) AS n, min(${events.id}) AS oldest_id, min(${events.createdAt}) AS oldest_at,
            sum(${events.createdAt} < ${cutoff}) AS over, ${mark} AS mark
     FROM json_each(${JSON.stringify(accountIds)}) AS a CROSS JOIN ${events} ON ${events.accountId} = a.value
-    WHERE ${events.id} >= ${mark} AND ${events.status} = 'pending'`;
+    WHERE ${events.id} >= ${mark} AND ${isPending("evt_")}`;
 }
 
 /** Pending events over every shard: counts added, the oldest of all. */

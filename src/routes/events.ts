@@ -4,7 +4,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, desc, eq, gte, lt } from "drizzle-orm";
 import { bodyLimit } from "hono/body-limit";
 import type { Db } from "../db/client";
-import { deliveryAttempts, events, webhooks } from "../db/schema";
+import { isDispatched, isPending, statusOf, stillPending } from "../db/dispatch-receipts";
+import { deliveryAttempts, type EventRow, events, webhooks } from "../db/schema";
 import { eventMatchesWebhook, lazyFilterable } from "../dispatch/fan-out";
 import { ApiError, notFound } from "../lib/errors";
 import { deliveryId, idFloor } from "../lib/ids";
@@ -143,7 +144,9 @@ eventsRouter.openapi(sendEvent, async (c) => {
   const key = c.req.valid("header")["idempotency-key"];
   const [result] = await acceptEvents(c, [{ ...input, idempotency_key: key }], () => "", requestTrace(c));
   if (result!.duplicate) c.header("Idempotent-Replayed", "true");
-  const event = eventToWire(result!.event);
+  // A duplicate answers with the first event as it stands now.
+  const stored = result!.duplicate ? (await withOutboxStatus(recordsOf(c), result!.event.accountId, [result!.event]))[0]! : result!.event;
+  const event = eventToWire(stored);
   // The trace the event's deliveries continue (a duplicate's is the first event's).
   c.header("traceparent", event.traceparent);
   if (event.tracestate) c.header("tracestate", event.tracestate);
@@ -160,7 +163,7 @@ eventsRouter.openapi(sendBatch, async (c) => {
   return c.json({ data: results.map((r, index) => ({ index, id: r.event.id, status: r.duplicate ? ("duplicate" as const) : ("accepted" as const) })) }, 202);
 });
 
-/** One of the caller's events, or a 404. */
+/** One of the caller's events (its status resolved), or a 404. */
 async function ownEvent(db: Db, accountId: string, id: string) {
   const row = await db
     .select()
@@ -168,7 +171,22 @@ async function ownEvent(db: Db, accountId: string, id: string) {
     .where(and(eq(events.accountId, accountId), eq(events.id, id)))
     .get();
   if (!row) throw notFound("Event");
-  return row;
+  return (await withOutboxStatus(db, accountId, [row]))[0]!;
+}
+
+/** The `?status=` filter: the outbox state, as db/dispatch-receipts.ts defines it. */
+function outboxStatusIs(status: EventRow["status"]) {
+  if (status === "pending") return isPending("evt_");
+  if (status === "dispatched") return isDispatched("evt_");
+  return eq(events.status, status);
+}
+
+/** Rows with the status the API shows: a stored `pending` is resolved against receipts and the floor. */
+async function withOutboxStatus(db: Db, accountId: string, rows: EventRow[]): Promise<EventRow[]> {
+  const stored = rows.filter((r) => r.status === "pending").map((r) => r.id);
+  if (stored.length === 0) return rows;
+  const pending = await stillPending(db, accountId, stored);
+  return rows.map((r) => ({ ...r, status: statusOf(r, pending) }));
 }
 
 eventsRouter.openapi(listEvents, async (c) => {
@@ -183,12 +201,12 @@ eventsRouter.openapi(listEvents, async (c) => {
         q.since ? gte(events.id, idFloor("evt", Date.parse(q.since))) : undefined,
         q.until ? lt(events.id, idFloor("evt", Date.parse(q.until))) : undefined,
         q.type ? eq(events.type, q.type) : undefined,
-        q.status ? eq(events.status, q.status) : undefined,
+        q.status ? outboxStatusIs(q.status) : undefined,
       ),
     )
     .orderBy(desc(events.id))
     .limit(q.limit + 1);
-  return c.json(page(rows, q.limit, eventToWire, (r) => r.id), 200);
+  return c.json(page(await withOutboxStatus(recordsOf(c), c.var.principal.accountId, rows), q.limit, eventToWire, (r) => r.id), 200);
 });
 
 /** At most this many of the account's webhooks are looked at for one event's deliveries. */

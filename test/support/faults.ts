@@ -6,6 +6,8 @@ export interface Fault {
   times: number;
   message: string;
   when?: "before" | "after";
+  /** faultyD1 only: just the statements whose SQL matches (the others pass untouched). */
+  only?: RegExp;
 }
 
 /** A fault's state: how many calls it saw and how many it failed. */
@@ -29,7 +31,7 @@ async function faulty<T>(fault: Fault, counter: FaultCounter, call: () => Promis
   return result;
 }
 
-/** `d1`, but its `batch()` (every write of ingest, the attempt records, fan-out's marks) fails as `fault` says. */
+/** `d1`, but its `batch()` (every write of ingest, the attempt records) fails as `fault` says. */
 export function faultyBatchD1(d1: D1Database, fault: Fault): { db: D1Database; counter: FaultCounter } {
   const counter: FaultCounter = { calls: 0, failed: 0 };
   const db = new Proxy(d1, {
@@ -59,7 +61,7 @@ export function faultyD1(d1: D1Database, fault: Fault): { db: D1Database; counte
     });
   const db = new Proxy(d1, {
     get(target, prop) {
-      if (prop === "prepare") return (query: string) => wrapStatement(target.prepare(query));
+      if (prop === "prepare") return (query: string) => (fault.only && !fault.only.test(query) ? target.prepare(query) : wrapStatement(target.prepare(query)));
       if (prop === "batch") {
         return (statements: D1PreparedStatement[]) =>
           faulty(fault, counter, () => target.batch(statements.map((s) => (s as unknown as Record<symbol, D1PreparedStatement>)[UNWRAPPED] ?? s)));

@@ -4,6 +4,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { createDb } from "../../src/db/client";
+import { statusOf, stillPending } from "../../src/db/dispatch-receipts";
 import { shardCount, shardIndexOf } from "../../src/db/shards";
 import { sweeperOf } from "../../src/dispatch/outbox-sweeper";
 
@@ -84,4 +85,23 @@ export async function sweeperFor(accountId: string, opts: { name?: string; arm?:
     });
   }
   return sweeper;
+}
+
+/** An event's outbox status as the API shows it (db/dispatch-receipts.ts): the column, with a stored `pending` resolved. */
+export async function outboxStatus(eventId: string): Promise<string | null> {
+  const row = await records.prepare("SELECT account_id, status FROM events WHERE id = ?").bind(eventId).first<{ account_id: string; status: "pending" | "dispatched" | "dead_lettered" }>();
+  if (!row) return null;
+  return statusOf({ id: eventId, status: row.status }, await stillPending(recordsDbOf(row.account_id), row.account_id, [eventId]));
+}
+
+/** Makes a fanned-out event pending again, as if its fan-out never ran: its column, and every receipt naming it. */
+export async function makePending(eventId: string): Promise<void> {
+  await records.prepare("UPDATE events SET status = 'pending' WHERE id = ?").bind(eventId).run();
+  await records
+    .prepare(
+      `UPDATE dispatch_receipts SET event_ids = (SELECT json_group_array(j.value) FROM json_each(event_ids) AS j WHERE j.value != ?1)
+       WHERE EXISTS (SELECT 1 FROM json_each(event_ids) AS j WHERE j.value = ?1)`,
+    )
+    .bind(eventId)
+    .run();
 }
