@@ -4,6 +4,7 @@
 import { createMessageBatch, getQueueResult, createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { announceEvents, BUSY_GATHER_MS, GATHER_MS } from "../src/dispatch/event-announcer";
 import { eventMessage, type QueueMessage } from "../src/dispatch/messages";
 import worker from "../src/index";
 import { call, callWith, insertEvent, newAccount, newWebhook, receiverEndpoint, waitForReceived } from "./support/helpers";
@@ -111,6 +112,27 @@ describe("queue messages shared by events accepted together", () => {
     sent.length = 0;
     const lone = await callWith(bindings, "POST", "/v1/events", { key: account.key, body: event });
     expect(sent).toEqual([[{ v: 1, kind: "events", refs: [[account.id, lone.json.id]] }]]);
+  });
+
+  it("an idle isolate sends after GATHER_MS; right after a send it gathers for BUSY_GATHER_MS", async () => {
+    const { queue, sent } = recordingQueue();
+    const on = { ...env, EVENTS_QUEUE: queue } as Env;
+    const ref = (n: number) => ({ accountId: "acc_gather", eventId: `evt_gather_${n}` });
+    const later = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    // Timers fire in the order they are due, so these hold however slow the machine is.
+    expect(GATHER_MS).toBeLessThan(12);
+    expect(BUSY_GATHER_MS).toBeGreaterThan(12);
+    // Idle (this queue never sent): the first event goes alone, 12 ms is past its window.
+    const first = announceEvents(on, [ref(1)]);
+    await later(12);
+    await first;
+    expect(sent.map((m) => m.length)).toEqual([1]);
+    // Busy (a send just went out): two events 12 ms apart share one message.
+    const second = announceEvents(on, [ref(2)]);
+    await later(12);
+    const third = announceEvents(on, [ref(3)]);
+    await Promise.all([second, third]);
+    expect(sent.slice(1)).toEqual([[{ v: 1, kind: "events", refs: [["acc_gather", "evt_gather_2"], ["acc_gather", "evt_gather_3"]] }]]);
   });
 
   it("a batch of 250 goes in three messages of at most 100 ids", async () => {
