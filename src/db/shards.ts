@@ -1,7 +1,7 @@
 /**
  * Where data lives. The control database (`DB`) holds configuration:
  * accounts, API keys, webhooks, event types, portal links. Events, delivery
- * attempts, scan marks and usage counters live on `SHARDS` shard databases
+ * attempts, dispatch receipts, scan marks and usage counters live on `SHARDS` shard databases
  * (`DB_SHARD_0`…); an account's on the shard its id hashes to. This module is
  * the only one that picks a database: everything else asks it for "the
  * records of account A" or "each shard's records", never for a binding.
@@ -9,11 +9,15 @@
  * Placement is a jump consistent hash of the account id (Lamping & Veach):
  * no lookup on any path (ingest, the consumer and the endpoint objects know
  * the account id already), no directory to keep consistent, and raising
- * SHARDS from n to n+1 moves only 1/(n+1) of the accounts (README "Shards").
+ * SHARDS from n to n+1 moves only 1/(n+1) of the accounts (README "Shards";
+ * the function is db/shard-hash.ts, which scripts/move-accounts.mjs uses too).
  */
 import type { CounterSink } from "../lib/counter-names";
 import { createDb, type Db } from "./client";
 import { meterD1 } from "./metered-d1";
+import { shardOf } from "./shard-hash";
+
+export { shardOf };
 
 /** The tag rows of per-database traffic carry in `usage_counters` (left out of every total). */
 export const DB_TAG_PREFIX = "db:";
@@ -23,30 +27,6 @@ export function shardCount(env: Env): number {
   const n = Number(env.SHARDS ?? 1);
   if (!Number.isInteger(n) || n < 1) throw new Error(`SHARDS must be a whole number of at least 1, not "${env.SHARDS}"`);
   return n;
-}
-
-/** FNV-1a, 64 bits, of a string's UTF-16 code units (ids are ASCII). */
-function fnv1a64(s: string): bigint {
-  let h = 0xcbf29ce484222325n;
-  for (let i = 0; i < s.length; i++) h = BigInt.asUintN(64, (h ^ BigInt(s.charCodeAt(i))) * 0x100000001b3n);
-  return h;
-}
-
-/** Jump consistent hash: the bucket in [0, buckets) of a 64-bit key. */
-function jumpHash(key: bigint, buckets: number): number {
-  let b = -1;
-  let j = 0;
-  while (j < buckets) {
-    b = j;
-    key = BigInt.asUintN(64, key * 2862933555777941757n + 1n);
-    j = Math.floor(((b + 1) * 2 ** 31) / (Number(key >> 33n) + 1));
-  }
-  return b;
-}
-
-/** The shard (0-based) that holds `accountId`'s records when there are `count` shards. */
-export function shardOf(accountId: string, count: number): number {
-  return count === 1 ? 0 : jumpHash(fnv1a64(accountId), count);
 }
 
 /** The binding of shard `index`: refused loudly when SHARDS names more than wrangler.toml binds. */
