@@ -64,6 +64,22 @@ export function tableRows(r) {
       verdict: verdict(closed.latency_ms.p99 === null ? null : closed.latency_ms.p99 <= TARGETS.ingest_closed_p99_ms),
     });
   }
+  // Where the ingest tail goes (Server-Timing): the Worker's own time, its D1 insert, and outside the Worker.
+  const split = (label, x) =>
+    x?.split?.answered_with_timing
+      ? rows.push({
+          metric: `${label}: where the time goes (p50/p99)`,
+          value: `in the Worker ${ms(x.split.app_ms.p50)} / ${ms(x.split.app_ms.p99)} (its D1 insert ${ms(x.split.d1_ms.p50)} / ${ms(x.split.d1_ms.p99)}); outside it ${ms(x.split.outside_ms.p50)} / ${ms(x.split.outside_ms.p99)}`,
+          target: "",
+          ratio: "",
+          verdict: "",
+        })
+      : undefined;
+  split("ingest alone", r.ingest?.single);
+  if (burst) {
+    split("ingest paced, during the burst", burst.paced);
+    split("ingest closed loop, during the burst", burst.closed);
+  }
   const b = r.ingest?.batch;
   if (b) {
     const value = b.status === "n/a" ? `n/a (HTTP ${b.http_status})` : `${fmt(b.events_per_s, 0)} events/s; per batch of ${b.batch_size}: p50 ${ms(b.latency_ms.p50)}, p99 ${ms(b.latency_ms.p99)} (${b.accepted_batches}/${b.batches} ok)`;

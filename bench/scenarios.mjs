@@ -201,6 +201,31 @@ export async function ingestLatency(ctx, apiKey, { rate, durationMs }) {
     missed_schedule: run.missed,
     max_schedule_lag_ms: Math.round(run.maxLagMs * 10) / 10,
     latency_ms: summarize(ok.map((r) => r.ms)),
+    split: ingestTimeSplit(ok),
+  };
+}
+
+/** The `Server-Timing` entries of an answer (middleware/server-timing.ts): name → ms. */
+function serverTiming(res) {
+  const out = {};
+  for (const entry of String(res.headers?.["server-timing"] ?? "").split(",")) {
+    const m = /^\s*([\w-]+);dur=([\d.]+)\s*$/.exec(entry);
+    if (m) out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
+
+/**
+ * Where accepted ingests' time went: in the Worker (`app`), its D1 insert (`d1`), and outside the
+ * Worker (client latency − app: queued in the runtime or its proxy, the network), each summarized.
+ */
+export function ingestTimeSplit(ok) {
+  const timed = ok.map((r) => ({ ms: r.ms, ...serverTiming(r) })).filter((t) => t.app !== undefined);
+  return {
+    answered_with_timing: timed.length,
+    app_ms: summarize(timed.map((t) => t.app)),
+    d1_ms: summarize(timed.filter((t) => t.d1 !== undefined).map((t) => t.d1)),
+    outside_ms: summarize(timed.map((t) => Math.max(0, t.ms - t.app))),
   };
 }
 
@@ -221,7 +246,7 @@ export async function ingestClosedLoop(ctx, apiKey, { concurrency, durationMs })
   const ok = run.results.filter((r) => r.status === 202);
   const statuses = {};
   for (const r of run.results) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
-  return { concurrency, duration_s: durationMs / 1000, sent: run.results.length, accepted: ok.length, statuses, events_per_s: ok.length / (run.elapsedMs / 1000), latency_ms: summarize(ok.map((r) => r.ms)) };
+  return { concurrency, duration_s: durationMs / 1000, sent: run.results.length, accepted: ok.length, statuses, events_per_s: ok.length / (run.elapsedMs / 1000), latency_ms: summarize(ok.map((r) => r.ms)), split: ingestTimeSplit(ok) };
 }
 
 /**

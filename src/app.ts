@@ -9,6 +9,7 @@ import { ApiError, type ErrorCode, UnavailableError } from "./lib/errors";
 import { RateLimitedError } from "./middleware/rate-limit";
 import { bodyLimits, headerLimits, jsonBodies, urlLimit } from "./middleware/limits";
 import { requestContext } from "./middleware/request-context";
+import { serverTiming } from "./middleware/server-timing";
 import { accountsRouter } from "./routes/accounts";
 import { adminHealthRouter } from "./routes/admin-health";
 import { adminShardsRouter } from "./routes/admin-shards";
@@ -66,6 +67,9 @@ export function createApp() {
   app.route("/v1/api_keys", apiKeysRouter);
   app.route("/v1/templates", templatesRouter);
   app.route("/v1/portal_links", portalLinksRouter);
+  // Where an ingest's time goes (the bench reads it): POST /v1/events and /v1/events/batch.
+  app.use("/v1/events", serverTiming());
+  app.use("/v1/events/batch", serverTiming());
   app.route("/v1/events", eventsRouter);
   app.route("/v1/deliveries", deliveriesRouter);
   app.route("/v1/metrics", metricsRouter);

@@ -96,6 +96,32 @@ function recordingQueue() {
   return { queue, sent };
 }
 
+describe("Server-Timing on ingest (where an ingest's time goes, for the bench)", () => {
+  const entries = (header: string | null): Record<string, number> =>
+    Object.fromEntries((header ?? "").split(",").map((e) => e.trim().split(";dur=")).filter((e) => e.length === 2).map(([name, dur]) => [name, Number(dur)]));
+
+  it("POST /v1/events names the key check, the D1 insert and the whole request, in whole ms", async () => {
+    const account = await newAccount();
+    const res = await call("POST", "/v1/events", { key: account.key, body: event });
+    expect(res.status).toBe(202);
+    const t = entries(res.headers.get("server-timing"));
+    expect(Object.keys(t).sort()).toEqual(["app", "d1", "key"]);
+    for (const v of Object.values(t)) expect(Number.isInteger(v) && v >= 0).toBe(true);
+    expect(t.app).toBeGreaterThanOrEqual(t.d1! + t.key!);
+  });
+
+  it("a batch and a refused request say how long the service took too; other routes say nothing", async () => {
+    const account = await newAccount();
+    const batch = await call("POST", "/v1/events/batch", { key: account.key, body: { events: [event, event] } });
+    expect(batch.status).toBe(202);
+    expect(entries(batch.headers.get("server-timing"))).toHaveProperty("app");
+    const refused = await call("POST", "/v1/events", { key: "rk_test_not_a_key", body: event });
+    expect(refused.status).toBe(401);
+    expect(entries(refused.headers.get("server-timing"))).toHaveProperty("app");
+    expect((await call("GET", "/v1/webhooks", { key: account.key })).headers.get("server-timing")).toBeNull();
+  });
+});
+
 describe("queue messages shared by events accepted together", () => {
   it("events accepted within a few ms of each other go in one message; a lone one in its own", async () => {
     const account = await newAccount();

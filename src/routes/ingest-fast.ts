@@ -17,6 +17,7 @@ import { BUILTIN_EVENT_TYPES, OPERATIONAL_EVENT_TYPES } from "../lib/event-types
 import type { TraceContext } from "../lib/trace-context";
 import { cachedKeyRow, judgeKey } from "../middleware/auth";
 import { recordsD1Of } from "../middleware/request-context";
+import { timed } from "../middleware/server-timing";
 import type { AppEnv } from "../types";
 
 /** An event's row as stored, but for its account (known once the key is), in the request's trace. */
@@ -52,7 +53,7 @@ export function fitsOneTrip(items: EventInput[]): boolean {
  * caller then goes the ordinary way, which finds it).
  */
 export async function acceptInOneTrip(c: Context<AppEnv>, items: EventInput[], trace: TraceContext): Promise<EventRow[] | null> {
-  const principal = judgeKey(c, await cachedKeyRow(c));
+  const principal = judgeKey(c, await timed(c, "key", () => cachedKeyRow(c)));
   c.set("principal", principal);
   const now = Date.now();
   const rows = items.map((item) => ({ ...eventRow(c, item, now, trace), accountId: principal.accountId }));
@@ -78,7 +79,7 @@ export async function acceptInOneTrip(c: Context<AppEnv>, items: EventInput[], t
       r.traceState,
     ),
   );
-  const inserted = await d1.batch(bound);
+  const inserted = await timed(c, "d1", () => d1.batch(bound));
   if (inserted.some((r) => r.results.length !== 1)) return null;
   return rows;
 }
