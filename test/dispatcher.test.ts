@@ -76,10 +76,13 @@ describe("EndpointDispatcher", () => {
     for (let i = 0; i < 6; i++) events.push(await insertEvent(account.id, { createdAt: now + i, status: "dispatched" }));
     const stub = env.ENDPOINT.get(env.ENDPOINT.idFromName(hook.id));
     const before = (await call("GET", "/v1/metrics", { key: account.key })).json.billable_operations.do_rows_written;
-    await Promise.all([
-      stub.enqueue(events.slice(0, 3).map((e) => deliveryId(e, hook.id))),
-      stub.enqueue(events.slice(3).map((e) => deliveryId(e, hook.id))),
-    ]);
+    // The second hand-over comes while the first one's inline send is under way (its first
+    // delivery arrived; two more take 20 ms each). Sent side by side instead, the two calls could
+    // reach the object in either order: these events are marked dispatched already, so no fence
+    // would hold the later ones back as it does for events still being fanned out.
+    const first = stub.enqueue(events.slice(0, 3).map((e) => deliveryId(e, hook.id)));
+    await waitForReceived(ep.name, 1);
+    await Promise.all([first, stub.enqueue(events.slice(3).map((e) => deliveryId(e, hook.id)))]);
     const got = await waitForReceived(ep.name, 6);
     expect(got.map((g) => g.headers["x-rubric-event-id"])).toEqual(events);
     const after = await waitFor(async () => {

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { devVar, freePort, removeDir, ROOT, startService, tempStateDir, waitFor } from "./support/service.mjs";
+import { devVar, freePort, removeDir, ROOT, startService, tempStateDir, waitFor } from "../e2e/support/service.mjs";
 import { startReceiver } from "../support/receiver.mjs";
 
 const SCRIPT = path.join(ROOT, "scripts", "move-accounts.mjs");
@@ -85,8 +85,8 @@ test("accounts move to the shards SHARDS=4 gives them, history and delivery inta
     assert.equal((await service.api("POST", "/v1/events", { type: "evaluation.completed", data: { n: "after" } }, { key: a.key })).status, 202);
   }
   await waitFor(() => accounts.every((a) => okCount(a) === EVENTS + 1), { timeout: 30_000, what: "each new event delivered (and nothing twice)" });
-  // A few seconds of sweeps later, still nothing delivered twice.
-  await new Promise((r) => setTimeout(r, 3_000));
+  // The restart's recovery sweep has run by now (it comes with the first requests): still nothing twice.
+  await new Promise((r) => setTimeout(r, 1_000));
   assert.deepEqual(accounts.map(okCount), accounts.map(() => EVENTS + 1));
 
   const deleted = await move("--delete-source");
