@@ -75,9 +75,12 @@ export async function stillPending(db: Db, accountId: string, ids: string[], opt
   return out;
 }
 
-/** The outbox status the API shows: the column, with `pending` resolved against receipts and the floor. */
-export function statusOf(row: { id: string; status: "pending" | "dispatched" | "dead_lettered" }, pending: Set<string>) {
-  return row.status === "pending" && !pending.has(row.id) ? ("dispatched" as const) : row.status;
+/** One account's rows with the status the API shows: a stored `pending` resolved against receipts and the floor. */
+export async function withOutboxStatus<R extends { id: string; status: "pending" | "dispatched" | "dead_lettered" }>(db: Db, accountId: string, rows: R[]): Promise<R[]> {
+  const stored = rows.filter((r) => r.status === "pending").map((r) => r.id);
+  if (stored.length === 0) return rows;
+  const pending = await stillPending(db, accountId, stored);
+  return rows.map((r) => (r.status === "pending" && !pending.has(r.id) ? { ...r, status: "dispatched" as const } : r));
 }
 
 /** The floor (the smallest id when none was set). */
@@ -97,6 +100,6 @@ export async function raiseFloor(db: Db, to: string): Promise<void> {
 export async function dropReceiptsBelowFloor(db: Db, limit: number): Promise<number> {
   const r = dispatchReceipts;
   const below = db.select({ lastId: r.lastId }).from(r).where(lt(r.lastId, floorSql)).limit(limit);
-  const res = await db.delete(r).where(and(inArray(r.lastId, below), lt(r.lastId, floorSql)));
+  const res = await db.delete(r).where(inArray(r.lastId, below));
   return res.meta.changes ?? 0;
 }

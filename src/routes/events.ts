@@ -4,7 +4,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, desc, eq, gte, lt } from "drizzle-orm";
 import { bodyLimit } from "hono/body-limit";
 import type { Db } from "../db/client";
-import { isDispatched, isPending, statusOf, stillPending } from "../db/dispatch-receipts";
+import { isDispatched, isPending, withOutboxStatus } from "../db/dispatch-receipts";
 import { deliveryAttempts, type EventRow, events, webhooks } from "../db/schema";
 import { eventMatchesWebhook, lazyFilterable } from "../dispatch/fan-out";
 import { ApiError, notFound } from "../lib/errors";
@@ -181,13 +181,6 @@ function outboxStatusIs(status: EventRow["status"]) {
   return eq(events.status, status);
 }
 
-/** Rows with the status the API shows: a stored `pending` is resolved against receipts and the floor. */
-async function withOutboxStatus(db: Db, accountId: string, rows: EventRow[]): Promise<EventRow[]> {
-  const stored = rows.filter((r) => r.status === "pending").map((r) => r.id);
-  if (stored.length === 0) return rows;
-  const pending = await stillPending(db, accountId, stored);
-  return rows.map((r) => ({ ...r, status: statusOf(r, pending) }));
-}
 
 eventsRouter.openapi(listEvents, async (c) => {
   const q = c.req.valid("query");

@@ -4,7 +4,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { createDb } from "../../src/db/client";
-import { statusOf, stillPending } from "../../src/db/dispatch-receipts";
+import { withOutboxStatus } from "../../src/db/dispatch-receipts";
 import { shardCount, shardIndexOf } from "../../src/db/shards";
 import { sweeperOf } from "../../src/dispatch/outbox-sweeper";
 
@@ -89,9 +89,9 @@ export async function sweeperFor(accountId: string, opts: { name?: string; arm?:
 
 /** An event's outbox status as the API shows it (db/dispatch-receipts.ts): the column, with a stored `pending` resolved. */
 export async function outboxStatus(eventId: string): Promise<string | null> {
-  const row = await records.prepare("SELECT account_id, status FROM events WHERE id = ?").bind(eventId).first<{ account_id: string; status: "pending" | "dispatched" | "dead_lettered" }>();
+  const row = await records.prepare("SELECT id, account_id, status FROM events WHERE id = ?").bind(eventId).first<{ id: string; account_id: string; status: "pending" | "dispatched" | "dead_lettered" }>();
   if (!row) return null;
-  return statusOf({ id: eventId, status: row.status }, await stillPending(recordsDbOf(row.account_id), row.account_id, [eventId]));
+  return (await withOutboxStatus(recordsDbOf(row.account_id), row.account_id, [row]))[0]!.status;
 }
 
 /** Makes a fanned-out event pending again, as if its fan-out never ran: its column, and every receipt naming it. */
