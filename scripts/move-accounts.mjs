@@ -21,10 +21,10 @@ import ts from "typescript";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const WRANGLER = path.join(ROOT, "node_modules", ".bin", "wrangler");
-/** Rows per SELECT page and per INSERT file. */
-const PAGE = 500;
+/** Rows per SELECT page and per INSERT file (a pack of attempts holds up to ~64 KB: fewer of those). */
+const PAGE = { events: 500, delivery_attempts: 500, attempt_packs: 20 };
 /** The record tables that move with an account, and their keys (the page order). */
-const TABLES = { events: ["account_id", "id"], delivery_attempts: ["webhook_id", "delivery_id", "attempt"] };
+const TABLES = { events: ["account_id", "id"], delivery_attempts: ["webhook_id", "delivery_id", "attempt"], attempt_packs: ["webhook_id", "last_id", "id"] };
 
 function parseArgs(argv) {
   const opts = { from: NaN, to: NaN, remote: false, persistTo: null, accounts: [], dryRun: false, deleteSource: false };
@@ -135,7 +135,7 @@ async function copyFrom(opts, from, moving) {
         const cursor = after ? ` AND (${key.join(", ")}) > (${after.join(", ")})` : "";
         const rows = await d1(opts, shardBinding(from), {
           command: `SELECT account_id AS owner, ${columns.map((c) => `${value(c)} AS ${c}`).join(", ")}, ${key.map((k) => `quote(${k}) AS k_${k}`).join(", ")}
-            FROM ${table} WHERE account_id IN ${inList([...dstOf.keys()])}${cursor} ORDER BY ${key.join(", ")} LIMIT ${PAGE}`,
+            FROM ${table} WHERE account_id IN ${inList([...dstOf.keys()])}${cursor} ORDER BY ${key.join(", ")} LIMIT ${PAGE[table]}`,
         });
         const byDst = new Map();
         for (const r of rows) {
@@ -149,7 +149,7 @@ async function copyFrom(opts, from, moving) {
             return d1(opts, shardBinding(dst), { file });
           }),
         );
-        if (rows.length < PAGE) break;
+        if (rows.length < PAGE[table]) break;
         after = key.map((k) => rows.at(-1)[`k_${k}`]);
       }
     }

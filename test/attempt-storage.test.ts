@@ -39,7 +39,7 @@ function expectSameHeaders(api: Record<string, string>, got: Received) {
 
 /** The stored `request_headers` text of one attempt. */
 const storedRequestHeaders = (deliveryId: string, attempt: number) =>
-  records.prepare("SELECT request_headers FROM delivery_attempts WHERE delivery_id = ? AND attempt = ?").bind(deliveryId, attempt).first<string>("request_headers");
+  records.prepare("SELECT request_headers FROM all_attempts WHERE delivery_id = ? AND attempt = ?").bind(deliveryId, attempt).first<string>("request_headers");
 
 describe("request headers, stored compact", () => {
   it("round-trip through the template, extra headers and a rotation's signatures included", () => {

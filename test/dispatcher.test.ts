@@ -22,7 +22,7 @@ describe("EndpointDispatcher", () => {
     await stub.enqueue(events.map((e) => deliveryId(e, hook.id)));
     // enqueue returned while the first attempt (700 ms) was still in flight: nothing is recorded yet,
     // and all three deliveries are held durably in the object's queue.
-    const recorded = { n: await records.count("SELECT count(*) AS n FROM delivery_attempts WHERE webhook_id = ?", hook.id) };
+    const recorded = { n: await records.count("SELECT count(*) AS n FROM all_attempts WHERE webhook_id = ?", hook.id) };
     expect(recorded!.n).toBe(0);
     expect(await runInDurableObject(stub, (_o, state) => state.storage.sql.exec("SELECT (SELECT coalesce(sum(n), 0) FROM queue_batches) + (SELECT count(*) FROM queue_retries) AS n").one().n)).toBe(3);
 
@@ -44,7 +44,7 @@ describe("EndpointDispatcher", () => {
     await stub.enqueue(events.map((e) => deliveryId(e, hook.id)));
     expect(await received(ep.name)).toHaveLength(1);
     // Sent and answered, and in neither the object's queue nor D1 would be lost by a crash now.
-    const first = await records.prepare("SELECT status FROM delivery_attempts WHERE delivery_id = ?").bind(deliveryId(events[0]!, hook.id)).all<{ status: string }>();
+    const first = await records.prepare("SELECT status FROM all_attempts WHERE delivery_id = ?").bind(deliveryId(events[0]!, hook.id)).all<{ status: string }>();
     expect(first.results).toEqual([{ status: "succeeded" }]);
     await waitForReceived(ep.name, 2);
   });

@@ -56,7 +56,7 @@ async function listenHook(key: string, body: Record<string, unknown> = {}) {
 const attemptsOf = async (webhookId: string) =>
   (
     await records
-      .prepare("SELECT event_id, attempt, status, response_code, response_body, duration_ms FROM delivery_attempts WHERE webhook_id = ? ORDER BY delivery_id, attempt")
+      .prepare("SELECT event_id, attempt, status, response_code, response_body, duration_ms FROM all_attempts WHERE webhook_id = ? ORDER BY delivery_id, attempt")
       .bind(webhookId)
       .all<{ event_id: string; attempt: number; status: string; response_code: number | null; response_body: string | null; duration_ms: number }>()
   ).results;

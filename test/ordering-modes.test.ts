@@ -34,7 +34,7 @@ async function setUp(label: string, webhook: Record<string, unknown>, n: number)
  */
 async function attemptStarts(webhookId: string, count: number): Promise<number[]> {
   const read = async () =>
-    (await records.prepare("SELECT started_at FROM delivery_attempts WHERE webhook_id = ? ORDER BY started_at").bind(webhookId).all<{ started_at: number }>()).results.map((r) => r.started_at);
+    (await records.prepare("SELECT started_at FROM all_attempts WHERE webhook_id = ? ORDER BY started_at").bind(webhookId).all<{ started_at: number }>()).results.map((r) => r.started_at);
   await waitFor(async () => (await read()).length >= count, 5000, `${count} attempt records`);
   return read();
 }

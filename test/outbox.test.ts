@@ -45,7 +45,7 @@ describe("the outbox", () => {
     await waitForReceived(ep.name, 1);
     await new Promise((r) => setTimeout(r, 300));
     expect(await received(ep.name)).toHaveLength(1);
-    const rows = await records.prepare("SELECT * FROM delivery_attempts WHERE event_id = ?").bind(eventId).all();
+    const rows = await records.prepare("SELECT * FROM all_attempts WHERE event_id = ?").bind(eventId).all();
     expect(rows.results).toHaveLength(1);
   });
 

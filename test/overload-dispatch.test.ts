@@ -45,7 +45,7 @@ async function storeAndArm(stub: Stub, ids: string[]) {
 
 const attempts = async (hookId: string) =>
   (
-    await records.prepare("SELECT delivery_id, attempt, status FROM delivery_attempts WHERE webhook_id = ? ORDER BY delivery_id, attempt")
+    await records.prepare("SELECT delivery_id, attempt, status FROM all_attempts WHERE webhook_id = ? ORDER BY delivery_id, attempt")
       .bind(hookId)
       .all<{ delivery_id: string; attempt: number; status: string }>()
   ).results;

@@ -31,13 +31,13 @@ describe("retention", () => {
 
     const sweeper = await sweeperFor(account.id, { name: "retention-test" });
     const result = await sweeper.retain(now);
-    expect(result).toEqual({ attempts: 1, events: 1, receipts: 0, caughtUp: true });
+    expect(result).toEqual({ attempts: 1, packs: 0, events: 1, receipts: 0, caughtUp: true });
     const ids = (await records.prepare("SELECT id FROM events WHERE account_id = ?").bind(account.id).all<{ id: string }>()).results.map((r) => r.id);
     expect(ids.sort()).toEqual([oldPending, recent].sort());
     expect((await call("GET", `/v1/deliveries/${deliveryId(old, hook.id)}`, { key: account.key })).status).toBe(404);
     expect((await call("GET", `/v1/deliveries/${deliveryId(recent, hook.id)}`, { key: account.key })).status).toBe(200);
     // Nothing more to delete: a second run is a no-op.
-    expect(await sweeper.retain(now)).toEqual({ attempts: 0, events: 0, receipts: 0, caughtUp: true });
+    expect(await sweeper.retain(now)).toEqual({ attempts: 0, packs: 0, events: 0, receipts: 0, caughtUp: true });
   });
 
   it("keeps deleting batch after batch until caught up; out of time, the next run goes on", async () => {
@@ -66,10 +66,10 @@ describe("retention", () => {
 
     // No time at all: one batch each, and it says it is not done.
     const partial = await applyRetention(shardScope(env, shardOf(account.id, shardCount(env)), new UsageMeter()), 30, now, 0);
-    expect(partial).toEqual({ attempts: 500, events: 500, receipts: 0, caughtUp: false });
+    expect(partial).toEqual({ attempts: 500, packs: 0, events: 500, receipts: 0, caughtUp: false });
     // The sweeper's run (ten seconds of budget) takes the rest.
     const sweeper = await sweeperFor(account.id, { name: "retention-backlog" });
-    expect(await sweeper.retain(now)).toEqual({ attempts: 700, events: 700, receipts: 0, caughtUp: true });
+    expect(await sweeper.retain(now)).toEqual({ attempts: 700, packs: 0, events: 700, receipts: 0, caughtUp: true });
     expect([await count("events"), await count("delivery_attempts")]).toEqual([0, 0]);
   });
 });

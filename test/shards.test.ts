@@ -67,13 +67,13 @@ describe.skipIf(shardCount(env) < 2)(`accounts on different shards (SHARDS=${env
       const home = recordsD1Of(acct.id);
       for (const d1 of shardD1s()) {
         const events = await d1.prepare("SELECT count(*) AS n FROM events WHERE id = ?").bind(ev.id).first<number>("n");
-        const attempts = await d1.prepare("SELECT count(*) AS n FROM delivery_attempts WHERE event_id = ?").bind(ev.id).first<number>("n");
+        const attempts = await d1.prepare("SELECT count(*) AS n FROM all_attempts WHERE event_id = ?").bind(ev.id).first<number>("n");
         expect([events, attempts]).toEqual(d1 === home ? [1, 1] : [0, 0]);
       }
     }
     // The control database holds no records at all.
     expect(await env.DB.prepare("SELECT count(*) AS n FROM events").first<number>("n")).toBe(0);
-    expect(await env.DB.prepare("SELECT count(*) AS n FROM delivery_attempts").first<number>("n")).toBe(0);
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM all_attempts").first<number>("n")).toBe(0);
 
     // Each sees its own event and delivery, and a 404 for the other's.
     expect((await call("GET", `/v1/events/${evA.id}`, { key: a.key })).json.deliveries).toHaveLength(1);

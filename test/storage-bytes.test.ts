@@ -3,7 +3,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { deliveryAttempts, events } from "../src/db/schema";
-import { call, insertEvent, newAccount, newWebhook, plan, receiverEndpoint, sendEvent, waitFor, waitForReceived } from "./support/helpers";
+import { call, insertEvent, newAccount, newWebhook, plan, receiverEndpoint, sendEvent, waitFor, waitForReceived, webhookWithEvents } from "./support/helpers";
 import { type ColumnBytes, columnBytes, dominant, measuredBytesPerRow, recordOverhead, sum } from "./support/row-bytes";
 import { SEED_DATA, SEED_METADATA } from "./support/seed.mjs";
 import { records, recordsD1Of } from "./support/records";
@@ -179,6 +179,34 @@ describe("bytes per delivery", () => {
     expect(worstRow!.onDisk).toBeLessThanOrEqual(1_100);
     // A failure keeps 4 KiB of its body: one overflow page, not two.
     expect(failedRow!.onDisk).toBeLessThanOrEqual(5_000);
+  });
+
+  it("measures a first-try success packed with others (db/attempt-packs.ts): bytes per entry of a pack", async () => {
+    const { account, ep, hook, stub, ids } = await webhookWithEvents("bytes-packed", 50, { events: ["*"] });
+    await plan(ep.name, { body: '{"received":true}', headers: CDN_HEADERS });
+    await stub.enqueue(ids);
+    await waitForReceived(ep.name, 50, 20_000);
+    const d1 = recordsD1Of(account.id);
+    const pack = await waitFor(
+      () => d1.prepare("SELECT last_id, id, n, length(CAST(items AS BLOB)) AS bytes FROM attempt_packs WHERE webhook_id = ? ORDER BY n DESC LIMIT 1").bind(hook.id)
+        .first<{ last_id: string; id: string; n: number; bytes: number }>()
+        .then((p) => (p && p.n >= 10 ? p : null)),
+      10_000,
+      "a pack of at least 10",
+    );
+    // Copies keep the key's length: the last id's final 6 characters become the copy's number.
+    const onDisk = await measuredBytesPerRow(
+      d1,
+      `INSERT INTO attempt_packs (webhook_id, last_id, id, first_id, account_id, n, items)
+       SELECT webhook_id, substr(last_id, 1, length(last_id) - 6) || printf('%06d', copies.n), id, first_id, account_id, attempt_packs.n, items
+       FROM attempt_packs, copies WHERE webhook_id = ? AND last_id = ? AND id = ?`,
+      [hook.id, pack.last_id, pack.id],
+      100,
+    );
+    const perEntry = Math.round(onDisk / pack.n);
+    console.log(`| first-try success, receiver behind a CDN, in a pack of ${pack.n} | ${Math.round(pack.bytes / pack.n)} per entry | | ${perEntry} per entry | items |`);
+    // No more bytes than a row of its own (the CDN row above: ≤ 700 on disk), for a fiftieth of the rows written.
+    expect(perEntry).toBeLessThanOrEqual(650);
   });
 
   it("stores long event payloads deflated and reads them, and rows stored as text, back unchanged", async () => {

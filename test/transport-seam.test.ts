@@ -42,7 +42,7 @@ describe("the transport seam", () => {
     await stub.enqueue(events.map((e) => deliveryId(e, hook.id)));
     const rows = async () =>
       (
-        await records.prepare("SELECT delivery_id, attempt, status, response_code, response_body FROM delivery_attempts WHERE webhook_id = ? ORDER BY delivery_id, attempt")
+        await records.prepare("SELECT delivery_id, attempt, status, response_code, response_body FROM all_attempts WHERE webhook_id = ? ORDER BY delivery_id, attempt")
           .bind(hook.id)
           .all<{ delivery_id: string; attempt: number; status: string; response_code: number; response_body: string }>()
       ).results;

@@ -7,7 +7,7 @@
  */
 import { and, eq, gte, inArray, sql } from "drizzle-orm";
 import { chunk, type Db } from "../db/client";
-import { deliveryAttempts as a } from "../db/schema";
+import { allAttempts as a } from "../db/schema";
 import { idFloor } from "../lib/ids";
 
 export const DAY_MS = 86_400_000;
@@ -20,8 +20,15 @@ export interface HourlySeries {
   bad: number[];
 }
 
+// Every attempt, packed or not (db/attempt-packs.ts): `pack_last` bounds the packs read by their key.
 const range = (accountId: string, ids: string[], from: number) =>
-  and(inArray(a.webhookId, ids), gte(a.deliveryId, idFloor("dlv", from)), gte(a.startedAt, from), eq(a.accountId, accountId));
+  and(
+    inArray(a.webhookId, ids),
+    gte(a.packLast, idFloor("dlv", from)),
+    gte(a.deliveryId, idFloor("dlv", from)),
+    gte(a.startedAt, from),
+    eq(a.accountId, accountId),
+  );
 
 /** Per webhook: its attempts of the last 24 h by hour. */
 export async function hourlyByWebhook(db: Db, accountId: string, webhookIds: string[], now = Date.now()): Promise<Map<string, HourlySeries>> {

@@ -13,7 +13,8 @@ import {
 } from "../lib/attempt-storage";
 import { idFloor, parseDeliveryId } from "../lib/ids";
 import type { Db } from "./client";
-import { accounts, deliveryAttempts, events, webhooks } from "./schema";
+import { type AttemptValues, lastPackEnd, packAttempts, packRange } from "./attempt-packs";
+import { accounts, allAttempts, attemptPacks, deliveryAttempts, events, packedAttempts, webhooks } from "./schema";
 
 export type AttemptRow = typeof deliveryAttempts.$inferSelect;
 
@@ -105,14 +106,16 @@ export interface LatestAttempt {
 
 /** The latest attempt of each of a webhook's deliveries in `ids` (absent: never attempted), in one query per 90 ids. */
 export async function latestAttemptsOf(db: Db, webhookId: string, ids: string[]): Promise<Map<string, LatestAttempt>> {
-  const a = deliveryAttempts;
+  const v = allAttempts;
   const out = new Map<string, LatestAttempt>();
-  for (let i = 0; i < ids.length; i += 90) {
+  const sorted = [...ids].sort();
+  for (let i = 0; i < sorted.length; i += 90) {
+    const part = sorted.slice(i, i + 90);
     const rows = await db
-      .select({ deliveryId: a.deliveryId, attempt: a.attempt, status: a.status })
-      .from(a)
-      .where(and(eq(a.webhookId, webhookId), inArray(a.deliveryId, ids.slice(i, i + 90))))
-      .orderBy(asc(a.deliveryId), asc(a.attempt));
+      .select({ deliveryId: v.deliveryId, attempt: v.attempt, status: v.status })
+      .from(v)
+      .where(and(eq(v.webhookId, webhookId), inArray(v.deliveryId, part), packRange(v, part[0]!, part.at(-1)!)))
+      .orderBy(asc(v.deliveryId), asc(v.attempt));
     for (const r of rows) out.set(r.deliveryId, { attempt: r.attempt, status: r.status });
   }
   return out;
@@ -183,60 +186,60 @@ export async function recordAttempt(db: Db, o: AttemptOutcome): Promise<void> {
   await recordAttempts(db, [o]);
 }
 
-/** Records several attempts in one round trip. */
+/**
+ * Records several attempts in one round trip: a run of first-try successes
+ * as packs (db/attempt-packs.ts), the rest a row each.
+ */
 export async function recordAttempts(db: Db, outcomes: AttemptOutcome[]): Promise<void> {
   if (outcomes.length === 0) return;
-  const inserts = outcomes.map((o) => attemptInsert(db, o));
+  const { packs, rows } = packAttempts(outcomes.map(attemptValues));
+  // A repeated record (a duplicate hand-over racing, or a batch repeated after an error that
+  // did commit) is refused by the key: the same attempt, or the same pack (its first attempt id).
+  const inserts = [
+    ...rows.map((v) => db.insert(deliveryAttempts).values(v).onConflictDoNothing()),
+    ...packs.map((p) => db.insert(attemptPacks).values(p).onConflictDoNothing()),
+  ];
   await db.batch(inserts as [(typeof inserts)[number], ...typeof inserts]);
 }
 
-function attemptInsert(db: Db, o: AttemptOutcome) {
+function attemptValues(o: AttemptOutcome): AttemptValues {
   const r = o.result;
   const { event, deliveryId } = o.context;
   // The attempt's own trace header, as sent (the transport put it there); none when nothing was sent.
   const traceParent = r.requestHeaders.traceparent ?? null;
   const facts = attemptFacts({ eventId: event.id, eventType: event.type, deliveryId, attempt: o.attempt, startedAt: r.startedAt, traceParent });
-  return db
-    .insert(deliveryAttempts)
-    .values({
-      webhookId: o.context.webhook.id,
-      deliveryId: o.context.deliveryId,
-      attempt: o.attempt,
-      id: o.attemptId,
-      accountId: o.context.webhook.accountId,
-      eventId: o.context.event.id,
-      eventType: o.context.event.type,
-      status: o.status,
-      trigger: o.trigger,
-      startedAt: r.startedAt,
-      durationMs: r.durationMs,
-      requestHeaders: compactRequestHeaders(r.requestHeaders, facts),
-      responseCode: r.responseCode,
-      responseHeaders: storedResponseHeaders(r.responseHeaders, r.ok),
-      responseBody: storedResponseBody(r.responseBody, r.ok),
-      error: r.error,
-      nextAttemptAt: o.nextAttemptAt,
-      traceParent,
-    })
-    // A repeated record of the same attempt (a duplicate hand-over racing) is refused by the key.
-    .onConflictDoNothing();
+  return {
+    webhookId: o.context.webhook.id,
+    deliveryId: o.context.deliveryId,
+    attempt: o.attempt,
+    id: o.attemptId,
+    accountId: o.context.webhook.accountId,
+    eventId: o.context.event.id,
+    eventType: o.context.event.type,
+    status: o.status,
+    trigger: o.trigger,
+    startedAt: r.startedAt,
+    durationMs: r.durationMs,
+    requestHeaders: compactRequestHeaders(r.requestHeaders, facts),
+    responseCode: r.responseCode,
+    responseHeaders: storedResponseHeaders(r.responseHeaders, r.ok),
+    responseBody: storedResponseBody(r.responseBody, r.ok),
+    error: r.error,
+    nextAttemptAt: o.nextAttemptAt,
+    traceParent,
+  };
 }
 
 /** Every attempt of one of the account's deliveries, oldest first (empty when unknown or not theirs). */
 export async function deliveryAttemptsOf(db: Db, accountId: string, deliveryId: string): Promise<AttemptRow[]> {
   const ids = parseDeliveryId(deliveryId);
   if (!ids) return [];
+  const v = allAttempts;
   return db
     .select()
-    .from(deliveryAttempts)
-    .where(
-      and(
-        eq(deliveryAttempts.webhookId, ids.webhookId),
-        eq(deliveryAttempts.deliveryId, deliveryId),
-        eq(deliveryAttempts.accountId, accountId),
-      ),
-    )
-    .orderBy(asc(deliveryAttempts.attempt));
+    .from(v)
+    .where(and(eq(v.webhookId, ids.webhookId), eq(v.deliveryId, deliveryId), eq(v.accountId, accountId), packRange(v, deliveryId, deliveryId)))
+    .orderBy(asc(v.attempt));
 }
 
 /** Narrowing of a webhook's delivery history. Times are event times (delivery ids sort by them). */
@@ -251,10 +254,16 @@ export interface DeliveryFilter {
 /** The smallest delivery id for events made at `ms`. */
 const deliveryFloor = (ms: number) => idFloor("dlv", ms);
 
-/** A page of a webhook's deliveries in event order: the latest attempt of each. */
+/**
+ * A page of a webhook's deliveries in event order: the latest attempt of
+ * each. The table's deliveries and the packed ones are read apart and merged:
+ * packs are read in the order of their ends, and a pack ending later may
+ * still hold an earlier delivery (within the span), so the packs up to a span
+ * past the last one read are read too.
+ */
 export async function latestAttempts(db: Db, webhookId: string, limit: number, f: DeliveryFilter = {}): Promise<AttemptRow[]> {
   const a = deliveryAttempts;
-  return db
+  const fromTable = db
     .select()
     .from(a)
     .where(
@@ -270,14 +279,37 @@ export async function latestAttempts(db: Db, webhookId: string, limit: number, f
     )
     .orderBy(asc(a.deliveryId))
     .limit(limit);
+  // Every entry is a first-try success: no entry answers another status.
+  if (f.status && f.status !== "succeeded") return fromTable;
+  const p = packedAttempts;
+  const floor = f.sinceMs !== undefined ? deliveryFloor(f.sinceMs) : undefined;
+  const packed = and(
+    eq(p.webhookId, webhookId),
+    f.cursor ? and(gt(p.packLast, f.cursor), gt(p.deliveryId, f.cursor)) : undefined,
+    floor ? and(gte(p.packLast, floor), gte(p.deliveryId, floor)) : undefined,
+    f.untilMs !== undefined ? and(lt(p.packFirst, deliveryFloor(f.untilMs)), lt(p.deliveryId, deliveryFloor(f.untilMs))) : undefined,
+    f.eventType ? eq(p.eventType, f.eventType) : undefined,
+    // An entry is its delivery's latest unless a later attempt (a manual one) has a row.
+    sql`NOT EXISTS (SELECT 1 FROM delivery_attempts b WHERE b.webhook_id = ${p.webhookId} AND b.delivery_id = ${p.deliveryId})`,
+  );
+  const [rows, first] = await db.batch([fromTable, db.select().from(p).where(packed).orderBy(asc(p.packLast), asc(p.deliveryId)).limit(limit)]);
+  let entries: AttemptRow[] = first;
+  if (first.length === limit) {
+    // The last pack read may have been cut by the limit, so it is read again, whole.
+    const end = first.at(-1)!.packLast;
+    entries = first.concat(await db.select().from(p).where(and(packed, gte(p.packLast, end), lt(p.packLast, lastPackEnd(end)))));
+  }
+  const byDelivery = new Map<string, AttemptRow>([...entries, ...rows].map((r) => [r.deliveryId, r]));
+  return [...byDelivery.values()].sort((x, y) => (x.deliveryId < y.deliveryId ? -1 : 1)).slice(0, limit);
 }
 
 /** Attempts of a webhook for events made since `sinceMs` (for stats). */
 export async function attemptsSince(db: Db, webhookId: string, sinceMs: number): Promise<AttemptRow[]> {
-  const a = deliveryAttempts;
+  const v = allAttempts;
+  const floor = deliveryFloor(sinceMs);
   return db
     .select()
-    .from(a)
-    .where(and(eq(a.webhookId, webhookId), gte(a.deliveryId, deliveryFloor(sinceMs))))
-    .orderBy(asc(a.deliveryId), asc(a.attempt));
+    .from(v)
+    .where(and(eq(v.webhookId, webhookId), gte(v.packLast, floor), gte(v.deliveryId, floor)))
+    .orderBy(asc(v.deliveryId), asc(v.attempt));
 }

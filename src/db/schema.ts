@@ -8,7 +8,7 @@
 import type { StoredRequestHeaders } from "../lib/attempt-storage";
 import { COUNTER_NAMES, type CounterName } from "../lib/counter-names";
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, sqliteView, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { packedText } from "./packed-text";
 
 export const accounts = sqliteTable("accounts", {
@@ -154,17 +154,8 @@ export const eventTypes = sqliteTable(
   (t) => [primaryKey({ columns: [t.accountId, t.name] })],
 );
 
-/**
- * Delivery attempts. A delivery (one event to one webhook) is the sequence of
- * its attempts, and its state is the latest attempt's `status`; there is no
- * separate delivery row to insert and update, so a first-try success writes
- * one row in all. Keyed by (webhook, delivery, attempt), `WITHOUT ROWID`:
- * a webhook's history is a range of the key, and delivery ids embed the
- * webhook id, so one delivery is a range too.
- */
-export const deliveryAttempts = sqliteTable(
-  "delivery_attempts",
-  {
+/** The columns of one attempt, in the table and in the views that read packs with it. */
+const attemptColumns = () => ({
     webhookId: text("webhook_id").notNull(),
     deliveryId: text("delivery_id").notNull(),
     attempt: integer("attempt").notNull(),
@@ -188,7 +179,19 @@ export const deliveryAttempts = sqliteTable(
     nextAttemptAt: integer("next_attempt_at"),
     /** The `traceparent` this attempt sent: the event's trace id, a span id of its own. Null when nothing was sent. */
     traceParent: text("trace_parent"),
-  },
+});
+
+/**
+ * Delivery attempts. A delivery (one event to one webhook) is the sequence of
+ * its attempts, and its state is the latest attempt's `status`; there is no
+ * separate delivery row to insert and update, so a first-try success writes
+ * one row in all. Keyed by (webhook, delivery, attempt), `WITHOUT ROWID`:
+ * a webhook's history is a range of the key, and delivery ids embed the
+ * webhook id, so one delivery is a range too.
+ */
+export const deliveryAttempts = sqliteTable(
+  "delivery_attempts",
+  attemptColumns(),
   (t) => [
     primaryKey({ columns: [t.webhookId, t.deliveryId, t.attempt] }),
     // The sweeper finds retries that are overdue (their object lost them). Partial: a
@@ -196,6 +199,56 @@ export const deliveryAttempts = sqliteTable(
     index("attempts_retry_due").on(t.nextAttemptAt).where(sql`${t.status} = 'retrying'`),
   ],
 );
+
+/**
+ * Attempt packs (db/attempt-packs.ts): a first-try success is the bulk of all
+ * attempts and never changes, so an object's flush writes a run of them as
+ * one row, a JSON array of entries, instead of a row each. Keyed by the
+ * largest delivery id in it (with the first entry's attempt id to tell apart
+ * two packs ending alike); the ids of one pack span at most
+ * `PACK_SPAN_MS` of event time, which bounds every lookup to a key range.
+ * `WITHOUT ROWID` (added by hand to the migration).
+ */
+export const attemptPacks = sqliteTable(
+  "attempt_packs",
+  {
+    webhookId: text("webhook_id").notNull(),
+    /** The largest delivery id in the pack. */
+    lastId: text("last_id").notNull(),
+    /** The attempt id of the pack's first entry. */
+    id: text("id").notNull(),
+    /** The smallest delivery id in the pack. */
+    firstId: text("first_id").notNull(),
+    accountId: text("account_id").notNull(),
+    /** How many entries. */
+    n: integer("n").notNull(),
+    /** The entries: JSON arrays in the order of `PACK_FIELDS` (db/attempt-packs.ts). */
+    items: text("items").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.webhookId, t.lastId, t.id] })],
+);
+
+/**
+ * The attempts in packs, one row per entry, shaped like `delivery_attempts`
+ * (a view; created by hand in the migration). `pack_first`/`pack_last` are
+ * the pack's range: a query narrows by them to use the packs' key.
+ */
+export const packedAttempts = sqliteView("packed_attempts", {
+  ...attemptColumns(),
+  packFirst: text("pack_first").notNull(),
+  packLast: text("pack_last").notNull(),
+}).existing();
+
+/**
+ * Every attempt: `delivery_attempts` and the packed ones (a view). In the
+ * table's half `pack_first` = `pack_last` = `delivery_id`, so one condition on
+ * them bounds both halves by their keys.
+ */
+export const allAttempts = sqliteView("all_attempts", {
+  ...attemptColumns(),
+  packFirst: text("pack_first").notNull(),
+  packLast: text("pack_last").notNull(),
+}).existing();
 
 /**
  * Usage counters per account (or `system`): billable operations, outcomes and

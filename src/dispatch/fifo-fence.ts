@@ -15,7 +15,7 @@
 import { and, desc, eq, gt, lte, ne } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { isPending } from "../db/dispatch-receipts";
-import { deliveryAttempts, events } from "../db/schema";
+import { attemptPacks, deliveryAttempts, events } from "../db/schema";
 import { parseDeliveryId } from "../lib/ids";
 
 /** A blocked endpoint looks again after this, doubling up to the maximum. */
@@ -24,17 +24,16 @@ export const FENCE_MAX_RECHECK_MS = 5_000;
 /** Pending events read per check; more than this many accounted for ends the cleared range there. */
 const FENCE_SCAN = 100;
 
-/** The event of the latest delivery this endpoint was ever sent (test sends aside), or null. */
+/** The event of the latest delivery this endpoint was ever sent (test sends aside), or null: the later of its last row and its last pack. */
 export async function lastAttemptedEventId(db: Db, webhookId: string): Promise<string | null> {
   const a = deliveryAttempts;
-  const row = await db
-    .select({ deliveryId: a.deliveryId })
-    .from(a)
-    .where(and(eq(a.webhookId, webhookId), ne(a.trigger, "test")))
-    .orderBy(desc(a.deliveryId))
-    .limit(1)
-    .get();
-  return row ? (parseDeliveryId(row.deliveryId)?.eventId ?? null) : null;
+  const p = attemptPacks;
+  const [rows, packs] = await db.batch([
+    db.select({ id: a.deliveryId }).from(a).where(and(eq(a.webhookId, webhookId), ne(a.trigger, "test"))).orderBy(desc(a.deliveryId)).limit(1),
+    db.select({ id: p.lastId }).from(p).where(eq(p.webhookId, webhookId)).orderBy(desc(p.lastId)).limit(1),
+  ]);
+  const last = [rows[0]?.id, packs[0]?.id].filter((id): id is string => id !== undefined).sort().at(-1);
+  return last ? (parseDeliveryId(last)?.eventId ?? null) : null;
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Retention: attempt records and dispatched events older than RETENTION_DAYS
+ * Retention: attempt records (rows and packs) and dispatched events older than RETENTION_DAYS
  * are deleted, a bounded batch per webhook and per account per statement, so
  * no statement holds D1 for long, and never an event still pending (an
  * accepted event is never lost). Each shard's sweeper runs it hourly, and at
@@ -9,7 +9,7 @@ import { and, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { dropReceiptsBelowFloor, isDispatched } from "../db/dispatch-receipts";
 import type { ShardScope } from "../db/shards";
-import { accounts, deliveryAttempts, events, webhooks } from "../db/schema";
+import { accounts, attemptPacks, deliveryAttempts, events, webhooks } from "../db/schema";
 import { idFloor } from "../lib/ids";
 
 /** Deliveries (attempts) or events deleted per statement. */
@@ -20,6 +20,8 @@ export const RETENTION_BUDGET_MS = 10_000;
 /** What one run deleted, and whether nothing older than the cut-off is left. */
 export interface RetentionResult {
   attempts: number;
+  /** Attempt packs deleted (db/attempt-packs.ts). */
+  packs: number;
   events: number;
   /** Dispatch receipts dropped (those below the shard's floor, whatever their age). */
   receipts: number;
@@ -35,7 +37,7 @@ export async function applyRetention(scope: ShardScope, retentionDays: number, n
   const db = scope.records;
   const cutoff = now - retentionDays * 86_400_000;
   const deadline = Date.now() + budgetMs;
-  const result: RetentionResult = { attempts: 0, events: 0, receipts: 0, caughtUp: true };
+  const result: RetentionResult = { attempts: 0, packs: 0, events: 0, receipts: 0, caughtUp: true };
   // Batch after batch of one webhook's (or account's) rows: until a short one, or the time is up.
   const drain = async (step: () => Promise<number>): Promise<number> => {
     let total = 0;
@@ -50,7 +52,8 @@ export async function applyRetention(scope: ShardScope, retentionDays: number, n
     }
   };
   const hooks = (await scope.control.select({ id: webhooks.id, accountId: webhooks.accountId }).from(webhooks)).filter((h) => scope.holds(h.accountId));
-  for (const { id } of hooks) result.attempts += await drain(() => deleteOldAttempts(db, id, cutoff));
+  for (const { id } of hooks) result.attempts += await drain(() => deleteOldRecords(db, deliveryAttempts, id, cutoff));
+  for (const { id } of hooks) result.packs += await drain(() => deleteOldRecords(db, attemptPacks, id, cutoff));
   const owners = (await scope.control.select({ id: accounts.id }).from(accounts)).filter((a) => scope.holds(a.id));
   for (const { id } of owners) result.events += await drain(() => deleteOldEvents(db, id, cutoff));
   // Receipts below the dispatch floor say nothing the floor does not (db/dispatch-receipts.ts).
@@ -59,18 +62,19 @@ export async function applyRetention(scope: ShardScope, retentionDays: number, n
 }
 
 /**
- * The attempts of up to a batch of one webhook's deliveries for events older than the cut-off:
- * attempts are keyed (webhook, delivery, …) and delivery ids start with the event's time, so this
- * is a key range. Returns the rows deleted.
+ * Up to a batch of one webhook's attempt records for events older than the cut-off: attempt rows
+ * are keyed (webhook, delivery, …) and packs (webhook, largest delivery id, …), and delivery ids
+ * start with the event's time, so either is a key range (a pack goes once its largest id is past
+ * the cut-off). Returns the rows deleted.
  */
-async function deleteOldAttempts(db: Db, webhookId: string, cutoff: number): Promise<number> {
-  const a = deliveryAttempts;
+async function deleteOldRecords(db: Db, table: typeof deliveryAttempts | typeof attemptPacks, webhookId: string, cutoff: number): Promise<number> {
+  const key = table === deliveryAttempts ? deliveryAttempts.deliveryId : attemptPacks.lastId;
   const res = await db
-    .delete(a)
+    .delete(table)
     .where(
       and(
-        eq(a.webhookId, webhookId),
-        sql`${a.deliveryId} IN (SELECT delivery_id FROM delivery_attempts WHERE webhook_id = ${webhookId} AND delivery_id < ${idFloor("dlv", cutoff)} LIMIT ${RETENTION_BATCH})`,
+        eq(table.webhookId, webhookId),
+        sql`${key} IN (SELECT ${sql.identifier(key.name)} FROM ${table} WHERE webhook_id = ${webhookId} AND ${sql.identifier(key.name)} < ${idFloor("dlv", cutoff)} LIMIT ${RETENTION_BATCH})`,
       ),
     );
   return res.meta.changes ?? 0;

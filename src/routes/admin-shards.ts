@@ -68,7 +68,10 @@ adminShardsRouter.openapi(listShards, async (c) => {
       const scope = shardScope(c.env, index, meter);
       const [events, attempts] = await Promise.all([
         scope.records.get<{ n: number }>("SELECT count(*) AS n FROM events"),
-        scope.records.get<{ n: number }>("SELECT count(*) AS n FROM delivery_attempts"),
+        // Packed attempts count one each (db/attempt-packs.ts), as rows of their own would.
+        scope.records.get<{ n: number }>(
+          "SELECT (SELECT count(*) FROM delivery_attempts) + (SELECT coalesce(sum(n), 0) FROM attempt_packs) AS n",
+        ),
       ]);
       return {
         index,
