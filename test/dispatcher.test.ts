@@ -2,9 +2,9 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { deliveryId, idFloor } from "../src/lib/ids";
-import { call, insertEvent, newAccount, newWebhook, plan, receiverEndpoint, received, waitFor, waitForReceived } from "./support/helpers";
+import { call, insertEvent, newAccount, newWebhook, plan, receiverEndpoint, received, waitFor, waitForReceived, webhookWithEvents } from "./support/helpers";
 import { dispatchFloor } from "../src/db/dispatch-receipts";
-import { records, recordsDbOf, sweeperFor } from "./support/records";
+import { records, recordsD1Of, recordsDbOf, sweeperFor } from "./support/records";
 
 
 describe("EndpointDispatcher", () => {
@@ -63,6 +63,23 @@ describe("EndpointDispatcher", () => {
     expect(await received(ep.name)).toHaveLength(1);
     const d = await call("GET", `/v1/deliveries/${deliveryId(event, hook.id)}`, { key: account.key });
     expect(d.json).toMatchObject({ status: "succeeded", attempts: 1 });
+  });
+
+  it("keeps a retrying delivery's time when it is handed over again without the object's retry row (D1 says when)", async () => {
+    const { account, ep, hook, stub, events, ids } = await webhookWithEvents("keeps-time", 1);
+    const dueAt = Date.now() + 1_500;
+    // Attempt 1 failed and is due again in 1.5 s; the object holds no retry row for it (a copy of
+    // the hand-over, or storage that was reset).
+    await recordsD1Of(account.id).prepare(
+      `INSERT INTO delivery_attempts (webhook_id, delivery_id, attempt, id, account_id, event_id, event_type, status, trigger, started_at, duration_ms, response_code, next_attempt_at)
+       VALUES (?, ?, 1, 'att_x', ?, ?, 'sample.scored', 'retrying', 'scheduled', ?, 5, 503, ?)`,
+    ).bind(hook.id, ids[0], account.id, events[0], Date.now() - 100, dueAt).run();
+    await stub.enqueue(ids);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await received(ep.name)).toHaveLength(0);
+    const [got] = await waitForReceived(ep.name, 1, 10_000);
+    expect(got!.headers["x-rubric-attempt"]).toBe("2");
+    expect(got!.received_at).toBeGreaterThanOrEqual(dueAt);
   });
 
   it("lets concurrent hand-overs join the inline send: in order, and nothing written to storage", async () => {

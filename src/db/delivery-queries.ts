@@ -102,6 +102,8 @@ export async function loadEventsForDispatch(db: Db, accountId: string, eventIds:
 export interface LatestAttempt {
   attempt: number;
   status: AttemptRow["status"];
+  /** When a `retrying` delivery is due again (null otherwise). */
+  nextAttemptAt: number | null;
 }
 
 /** The latest attempt of each of a webhook's deliveries in `ids` (absent: never attempted), in one query per 90 ids. */
@@ -112,11 +114,11 @@ export async function latestAttemptsOf(db: Db, webhookId: string, ids: string[])
   for (let i = 0; i < sorted.length; i += 90) {
     const part = sorted.slice(i, i + 90);
     const rows = await db
-      .select({ deliveryId: v.deliveryId, attempt: v.attempt, status: v.status })
+      .select({ deliveryId: v.deliveryId, attempt: v.attempt, status: v.status, nextAttemptAt: v.nextAttemptAt })
       .from(v)
       .where(and(eq(v.webhookId, webhookId), inArray(v.deliveryId, part), packRange(v, part[0]!, part.at(-1)!)))
       .orderBy(asc(v.deliveryId), asc(v.attempt));
-    for (const r of rows) out.set(r.deliveryId, { attempt: r.attempt, status: r.status });
+    for (const r of rows) out.set(r.deliveryId, { attempt: r.attempt, status: r.status, nextAttemptAt: r.nextAttemptAt });
   }
   return out;
 }

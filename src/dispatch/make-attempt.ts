@@ -47,15 +47,19 @@ export async function makeAttempt(ep: Endpoint, deliveryId: string, trigger: Tri
   // A record this object has not written yet is newer than anything D1 holds (a flush may have failed).
   const unwritten = ep.records.latest(deliveryId);
   const latest = unwritten
-    ? { attempt: unwritten.attempt, status: unwritten.status }
+    ? { attempt: unwritten.attempt, status: unwritten.status, nextAttemptAt: unwritten.nextAttemptAt }
     : known.latest !== undefined
       ? known.latest
       : ((await latestAttemptsOf(ep.recordsOf(webhook.accountId), webhook.id, [deliveryId])).get(deliveryId) ?? null);
   const finished = latest !== null && latest.status !== "retrying";
   // A scheduled hand-over of a finished delivery is a duplicate; a manual retry sends it again.
   if (finished && trigger !== "manual") return null;
-  // Waiting for a retry that only this object knows of yet: keep its time.
-  if (unwritten?.nextAttemptAt != null && unwritten.nextAttemptAt > Date.now() && trigger !== "manual") return unwritten.nextAttemptAt;
+  // Waiting for its retry: keep its time, whether the record is still here or in D1. A scheduled
+  // hand-over of it (a repeated message, a copy without this object's retry row) is not a reason to
+  // send it early; only a manual retry is.
+  if (latest?.status === "retrying" && latest.nextAttemptAt != null && latest.nextAttemptAt > Date.now() && trigger !== "manual") {
+    return latest.nextAttemptAt;
+  }
   // A disabled webhook, or one of a disabled account, holds everything until enabled again.
   if (webhook.status === "disabled" || webhook.accountStatus !== "active") return "hold";
   // A listen webhook whose CLI is away holds everything, in order, until it attaches again (listen-lifecycle.ts).
