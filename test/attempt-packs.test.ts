@@ -146,7 +146,7 @@ describe("packed attempts in the API", () => {
     }, 10_000, "attempt 2");
     expect(latest.status).toBe("succeeded");
     const map = await latestAttemptsOf(createDb(recordsD1Of(account.id)), hook.id, [packed]);
-    expect(map.get(packed)).toEqual({ attempt: 2, status: "succeeded" });
+    expect(map.get(packed)).toEqual({ attempt: 2, status: "succeeded", nextAttemptAt: null });
     const list = await call("GET", `/v1/webhooks/${hook.id}/deliveries?limit=100`, { key: account.key });
     expect(list.json.data.map((d: any) => d.id)).toEqual(ids);
     expect(list.json.data.find((d: any) => d.id === packed).attempts).toBe(2);

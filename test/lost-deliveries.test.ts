@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { deliveryId } from "../src/lib/ids";
 import { call, insertEvent, newAccount, newWebhook, plan, receiverEndpoint, received, waitFor, waitForReceived } from "./support/helpers";
-import { makePending, outboxStatus } from "./support/records";
+import { makePending, outboxStatus, recordsD1Of } from "./support/records";
 import { shardCount, shardOf } from "../src/db/shards";
 import { sweeperOf } from "../src/dispatch/outbox-sweeper";
 
@@ -45,8 +45,13 @@ describe("deliveries an object lost", () => {
     // Not yet overdue: nothing to do.
     expect(await sweeper(t.account.id).recoverLost(Date.now())).toBe(0);
     await runInDurableObject(sweeper(t.account.id), (_o, state) => state.storage.delete("retry_mark"));
-    // Fifteen minutes later the retry (due at 8–12 min) is overdue by more than LOST_AFTER_MS.
-    expect(await sweeper(t.account.id).recoverLost(Date.now() + 15 * MINUTE)).toBe(3);
+    // Time passes: the retry (due at 8–12 min) is now overdue by more than LOST_AFTER_MS. (D1's time
+    // is moved back rather than the sweeper's forward: the object reads the same record, and keeps
+    // a retry's time while it is in the future.)
+    await recordsD1Of(t.account.id).prepare("UPDATE delivery_attempts SET next_attempt_at = ? WHERE webhook_id = ? AND status = 'retrying'")
+      .bind(Date.now() - 2 * MINUTE, t.hook.id)
+      .run();
+    expect(await sweeper(t.account.id).recoverLost(Date.now())).toBe(3);
     const got = await waitForReceived(t.ep.name, 4);
     expect(eventIdsOf(got)).toEqual([t.events[0], t.events[0], t.events[1], t.events[2]]);
     expect(got.map((g) => g.answered)).toEqual([500, 200, 200, 200]);
