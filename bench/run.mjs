@@ -22,7 +22,7 @@ import { devVar, ROOT } from "../test/e2e/support/service.mjs";
 import { now } from "./load.mjs";
 import { startReceiver } from "./receiver.mjs";
 import { shardTextTable, textTable, writeOutputs } from "./report.mjs";
-import { batchIngest, createAccount, createWebhooks, doFetchCeiling, drain, endToEnd, healthCeiling, ingestClosedLoop, ingestLatency, settledScrape } from "./scenarios.mjs";
+import { batchIngest, createAccount, createWebhooks, doFetchCeiling, drain, endToEnd, healthCeiling, healthProbe, ingestClosedLoop, ingestLatency, settledScrape } from "./scenarios.mjs";
 import { costBetween, opsBetween } from "./cost.mjs";
 import { createService } from "./service.mjs";
 import { cpuAccount, cpuBusy } from "./cpu.mjs";
@@ -72,6 +72,8 @@ const CONFIG = {
   ceilingConcurrency: 32,
   probeCount: quick ? 500 : 2_000,
   ingestRate: 200,
+  /** GET /health per second sent alongside the paced ingest (the runtime's own latency then). */
+  healthProbeRate: 20,
   ingestMs: quick ? 5_000 : 30_000,
   // No webhooks behind the ingest account: locally the delivery work would share these few cores
   // with the API and measure the machine, while on Cloudflare it runs in other isolates. The
@@ -129,7 +131,11 @@ const SHARD_CONFIG = {
 async function ingestDuringBurst(ctx, apiKey, burstMs) {
   const half = Math.max(1_000, (burstMs - 1_000) / 2);
   await new Promise((r) => setTimeout(r, 1_000));
-  const paced = await ingestLatency(ctx, apiKey, { rate: CONFIG.ingestRate, durationMs: half });
+  const [paced, health] = await Promise.all([
+    ingestLatency(ctx, apiKey, { rate: CONFIG.ingestRate, durationMs: half }),
+    healthProbe(ctx, { rate: CONFIG.healthProbeRate, durationMs: half }),
+  ]);
+  paced.health = health;
   const closed = await ingestClosedLoop(ctx, apiKey, { concurrency: CONFIG.burstIngestClients, durationMs: half });
   return { fan_out: CONFIG.burstFanOut, paced, closed };
 }
@@ -311,7 +317,11 @@ async function mainPart() {
   if (!metrics) log(`GET /metrics is not usable (${first.problem}): cost will be n/a`);
 
   log(`ingest: ${CONFIG.ingestRate} events/s for ${CONFIG.ingestMs / 1000} s`);
-  results.ingest.single = await ingestLatency(ctx, ingestKey, { rate: CONFIG.ingestRate, durationMs: CONFIG.ingestMs });
+  const [single, health] = await Promise.all([
+    ingestLatency(ctx, ingestKey, { rate: CONFIG.ingestRate, durationMs: CONFIG.ingestMs }),
+    healthProbe(ctx, { rate: CONFIG.healthProbeRate, durationMs: CONFIG.ingestMs }),
+  ]);
+  results.ingest.single = { ...single, health };
   if (!results.ingest.single.accepted) throw new Error(`ingest: no event was accepted (statuses ${JSON.stringify(results.ingest.single.statuses)})`);
   results.ingest.batch = await batchIngest(ctx, ingestKey, { batchesPerSec: 2, durationMs: CONFIG.batchMs });
   log(`ingest: p50 ${results.ingest.single.latency_ms.p50} ms, p99 ${results.ingest.single.latency_ms.p99} ms; batch ${results.ingest.batch.status ?? "ok"}`);

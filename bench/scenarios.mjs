@@ -205,6 +205,19 @@ export async function ingestLatency(ctx, apiKey, { rate, durationMs }) {
   };
 }
 
+/**
+ * A trivial `GET /health` at `rate`/s, open loop, sent alongside another load: the runtime's own
+ * latency for a request that does no work at that moment. Subtracted from the ingest figures, it
+ * says what the ingest path itself adds to the tail.
+ */
+export async function healthProbe(ctx, { rate, durationMs }) {
+  const agent = keepAliveAgent(64);
+  const run = await openLoop({ ratePerSec: rate, durationMs, send: () => request(`${ctx.baseUrl}/health`, { agent, timeoutMs: ctx.requestTimeoutMs }) });
+  agent.destroy();
+  const ok = run.results.filter((r) => r.status === 200);
+  return { rate, sent: run.results.length, ok: ok.length, latency_ms: summarize(ok.map((r) => r.ms)) };
+}
+
 /** The `Server-Timing` entries of an answer (middleware/server-timing.ts): name → ms. */
 function serverTiming(res) {
   const out = {};
