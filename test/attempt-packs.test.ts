@@ -3,6 +3,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { isPackable, PACK_MAX_BYTES, PACK_SPAN_MS, packAttempts, type AttemptValues } from "../src/db/attempt-packs";
+import { activity, hourlyByWebhook } from "../src/dashboard/stats";
 import { createDb } from "../src/db/client";
 import { latestAttempts, latestAttemptsOf, type AttemptRow } from "../src/db/delivery-queries";
 import { attemptPacks, deliveryAttempts } from "../src/db/schema";
@@ -121,6 +122,13 @@ describe("packed attempts in the API", () => {
     expect(event.json.deliveries).toMatchObject([{ id: ids[3], status: "succeeded" }]);
     const stats = await call("GET", `/v1/webhooks/${hook.id}/stats`, { key: account.key });
     expect(stats.json).toMatchObject({ deliveries: { succeeded: n, total: n }, attempts: n, success_rate: 1 });
+    // The dashboard's aggregates count the packed attempts too.
+    const records_ = createDb(recordsD1Of(account.id));
+    const hourly = (await hourlyByWebhook(records_, account.id, [hook.id])).get(hook.id)!;
+    expect(hourly.ok.reduce((a, b) => a + b, 0)).toBe(n);
+    const { series, latency } = await activity(records_, account.id, [hook.id]);
+    expect(series.succeeded.reduce((a, b) => a + b, 0)).toBe(n);
+    expect(latency.count).toBe(n);
 
     // Handed over again: each is known to have succeeded, and none is sent twice.
     await stub.enqueue(ids);
