@@ -226,6 +226,24 @@ describe("latestAttempts merges rows and packs", () => {
   });
 });
 
+describe("one attempt in two packs", () => {
+  it("(a write that committed but reported an error, written again with newer records) is shown once", async () => {
+    const { account, hook, events } = await webhookWithEvents("packed-twice", 3);
+    const t = Date.now();
+    const at = (i: number) => values(t + i, { accountId: account.id, deliveryId: deliveryId(events[i]!, hook.id), eventId: events[i]! }, hook.id);
+    const db = createDb(recordsD1Of(account.id));
+    const [first] = packAttempts([at(0), at(1)]).packs;
+    const [again] = packAttempts([at(0), at(1), at(2)]).packs;
+    expect(again!.lastId).not.toBe(first!.lastId);
+    for (const p of [first!, again!]) await db.insert(attemptPacks).values(p);
+    const d = await call("GET", `/v1/deliveries/${deliveryId(events[0]!, hook.id)}`, { key: account.key });
+    expect(d.json).toMatchObject({ status: "succeeded", attempts: 1 });
+    expect(d.json.attempt_log).toHaveLength(1);
+    const list = await call("GET", `/v1/webhooks/${hook.id}/deliveries?limit=10`, { key: account.key });
+    expect(list.json.data.map((x: any) => x.id)).toEqual(events.map((e) => deliveryId(e, hook.id)));
+  });
+});
+
 describe("retention", () => {
   it("deletes a pack once its last delivery is past the cut-off, and keeps one that straddles it", async () => {
     const { account, ep, hook, stub, ids } = await webhookWithEvents("packed-retention", 4);

@@ -237,11 +237,14 @@ export async function deliveryAttemptsOf(db: Db, accountId: string, deliveryId: 
   const ids = parseDeliveryId(deliveryId);
   if (!ids) return [];
   const v = allAttempts;
-  return db
+  const rows = await db
     .select()
     .from(v)
     .where(and(eq(v.webhookId, ids.webhookId), eq(v.deliveryId, deliveryId), eq(v.accountId, accountId), packRange(v, deliveryId, deliveryId)))
     .orderBy(asc(v.attempt));
+  // One attempt in two packs: a flush whose write committed but reported an error, written again
+  // later together with newer records (a different pack). Rare; shown once.
+  return [...new Map(rows.map((r) => [r.attempt, r])).values()];
 }
 
 /** Narrowing of a webhook's delivery history. Times are event times (delivery ids sort by them). */
