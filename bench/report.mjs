@@ -100,17 +100,17 @@ export function tableRows(r) {
   }
   for (const s of r.e2e ?? []) {
     if (s.load?.mode !== "closed") continue;
-    const isTen = s.fan_out === 10;
+    const isTen = s.fan_out === 10 && !s.with_ingest;
     const okRate = s.sustained_dps >= TARGETS.fanout10_dps && (!ceiling || s.sustained_dps / ceiling >= TARGETS.fanout10_ratio);
     rows.push({
-      metric: `e2e fan-out ${s.fan_out}: sustained deliveries/s`,
+      metric: `e2e fan-out ${s.fan_out}${alongside(s)}: sustained deliveries/s`,
       value: `${fmt(s.sustained_dps, 0)} steady (${fmt(s.overall_dps, 0)} overall), ${fmt(s.events_per_s, 0)} events/s, window ${s.load.window}${s.duration_s < r.config.e2eMs / 1000 - 0.5 ? `, only ${fmt(s.duration_s, 1)} s (time budget)` : ""}`,
       target: isTen ? `>= ${TARGETS.fanout10_dps}/s and >= ${TARGETS.fanout10_ratio} x ceiling` : "",
       ratio: ratio(s.sustained_dps),
       verdict: isTen ? verdict(okRate) : "",
     });
     rows.push({
-      metric: `e2e fan-out ${s.fan_out}: latency under saturation`,
+      metric: `e2e fan-out ${s.fan_out}${alongside(s)}: latency under saturation`,
       value: `p50 ${ms(s.latency_ms.p50)}, p99 ${ms(s.latency_ms.p99)}; undelivered ${s.undelivered}/${s.deliveries_expected}${s.duplicates ? `, ${s.duplicates} duplicates` : ""}`,
       target: "",
       ratio: "",
@@ -119,12 +119,12 @@ export function tableRows(r) {
   }
   for (const s of r.e2e ?? []) {
     if (s.load?.mode !== "closed") continue;
-    const target = TARGETS.usd_per_million[s.fan_out];
+    const target = s.with_ingest ? undefined : TARGETS.usd_per_million[s.fan_out];
     const usd = s.cost?.usdPerMillion ?? null;
     const why = !s.cost ? (s.metrics_problem ?? "/metrics absent") : s.cost.reset ? "counters reset mid-scenario: service reloaded?" : "no succeeded deliveries counted";
     const counted = s.cost && !s.cost.reset && Math.abs(s.cost.deliveries - s.cost.receiver_deliveries) > 0.02 * s.cost.receiver_deliveries ? `; metrics counted ${s.cost.deliveries} deliveries, receiver got ${s.cost.receiver_deliveries}` : "";
     rows.push({
-      metric: `cost per million deliveries, fan-out ${s.fan_out}`,
+      metric: `cost per million deliveries, fan-out ${s.fan_out}${alongside(s)}`,
       value: usd === null ? `n/a (${why})` : `$${fmt(usd, 2)}${s.cost.missing.length ? ` (missing: ${s.cost.missing.join(", ")})` : ""}${counted}`,
       target: target ? `<= $${fmt(target, 2)}` : "",
       ratio: "",
@@ -133,6 +133,9 @@ export function tableRows(r) {
   }
   return rows;
 }
+
+/** The label of the scenario run with another account's ingest alongside (the ingest-during-burst one). */
+const alongside = (s) => (s.with_ingest ? " with ingest alongside" : "");
 
 // ---------------------------------------------------------------------------
 // The shard comparison (bench/shards.mjs)
@@ -271,7 +274,7 @@ export function markdownTable(rows) {
 function costTable(r) {
   const scenarios = (r.e2e ?? []).filter((s) => s.load?.mode === "closed" && s.cost?.usdPerMillion !== undefined && s.cost?.usdPerMillion !== null);
   if (!scenarios.length) return "_/metrics was not available (404) or counted no succeeded deliveries: no cost figures._";
-  const head = `| op | ${scenarios.map((s) => `fan-out ${s.fan_out}: ops/delivery | $/M`).join(" | ")} |`;
+  const head = `| op | ${scenarios.map((s) => `fan-out ${s.fan_out}${alongside(s)}: ops/delivery | $/M`).join(" | ")} |`;
   const sep = `|---|${scenarios.map(() => "---|---").join("|")}|`;
   // Priced counters first, then any others the service exports (shown, not priced).
   const extra = [...new Set(scenarios.flatMap((s) => Object.keys(s.cost.perDelivery)))].filter((op) => !(op in PRICES));
@@ -322,7 +325,7 @@ ${markdownTable(rows)}
       ? `${r.config.ingestFanOut} webhook(s); the pipeline delivers behind it`
       : "no webhooks: the API path alone (auth, D1 insert, queue send) while the queue consumer loads each event and finds nothing to deliver. Locally delivery work would compete for the same cores; on Cloudflare it runs elsewhere"
   }. Then batch ingest: ${r.config.batchMs / 1000} s of 2 batches/s of 100 events.
-- **Ingest during a burst:** while the fan-out ${r.config.burstFanOut} scenario is being delivered, the ingest account (no webhooks) sends ${r.config.ingestRate} events/s paced for the first half of it (after 1 s), then ${r.config.burstIngestClients} closed-loop clients for the second half. Alongside the paced ingest (alone and during the burst) a trivial \`GET /health\` goes out ${r.config.healthProbeRate ?? "?"} times a second: the runtime's own latency at that moment, for a request that does no work. Their events' own operations (the ingest figures above, per event) are taken off that scenario's cost.
+- **Ingest during a burst:** while the fan-out ${r.config.burstFanOut} load is delivered a second time (*with ingest alongside*: its own deliveries/s and cost are reported apart, with no target, since the ingest shares the runtime), the ingest account (no webhooks) sends ${r.config.ingestRate} events/s paced for the first half of it (after 1 s), then ${r.config.burstIngestClients} closed-loop clients for the second half. Alongside the paced ingest (alone and during the burst) a trivial \`GET /health\` goes out ${r.config.healthProbeRate ?? "?"} times a second: the runtime's own latency at that moment, for a request that does no work. Their events' own operations (the ingest figures above, per event) are taken off that scenario's cost.
 - **End to end:** a fresh account per scenario with N webhooks to the receiver. Latency is receive time − the time the \`POST /v1/events\` went out, per delivery. Saturation scenarios: ${r.config.senders} closed-loop senders for ${r.config.e2eMs / 1000} s, held back while more than min(${r.config.windowPerEndpoint} × fan-out, ${r.config.windowMax}) deliveries are accepted and not yet received (keeps the pipeline busy and the backlog bounded; latency under saturation is therefore mostly that backlog, by Little's law window ÷ rate); *steady* = receipts between ${"2 s (or 20 %)"} after the start and the end of sending, per second; *overall* = all deliveries / (last receipt − first send). Backlog drain bounded at ${r.config.drainMs / 1000} s.
 - **Cost:** \`rubric_billable_ops_total\` and \`rubric_deliveries_total{status="succeeded"}\` from \`GET /metrics\` between scenarios; Δops / Δsucceeded deliveries × price. Accounts and webhooks are all created before the first scrape, so their set-up is not billed to a scenario. The service flushes its counters every \`USAGE_FLUSH_SECONDS\` (${r.config.usageFlushSeconds} s in this run${r.config.usageFlushSeconds < 10 ? ": quick runs shorten the production 10 s to fit, which adds flush writes to the cost" : ", the production setting"}), so each scrape waits that long after the scenario's last delivery and pokes the Worker to flush. Each scrape asks every endpoint's Durable Object for its live backlog (${r.webhooks_total ?? "?"} webhooks → that many DO requests per scrape, included in the figures). The receiver always answers 200, so every delivery is a first-try success. Durable Object duration (GB-s) and Workers CPU time are **not** counted.
 

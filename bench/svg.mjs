@@ -104,9 +104,9 @@ export function renderSvg(results) {
 
   // Legend, shared by both panels.
   const legend = scenarios.map((s, i) => {
-    const x = LEFT_X + i * 230;
+    const x = LEFT_X + i * Math.min(230, (W - LEFT_X) / scenarios.length);
     const y = H - 14;
-    const name = s.legend ?? (s.load?.mode === "open" ? `fan-out ${s.fan_out} @ ${s.load.rate}/s (latency probe)` : `fan-out ${s.fan_out} (saturated)`);
+    const name = s.legend ?? (s.load?.mode === "open" ? `fan-out ${s.fan_out} @ ${s.load.rate}/s (latency probe)` : `fan-out ${s.fan_out} (saturated${s.with_ingest ? ", ingest alongside" : ""})`);
     const dash = s.load?.mode === "open" ? ' stroke-dasharray="5 3"' : "";
     return `<line x1="${x}" x2="${x + 24}" y1="${y - 4}" y2="${y - 4}" stroke="${COLORS[i % COLORS.length]}" stroke-width="3"${dash}/><text x="${x + 30}" y="${y}" class="tick">${esc(name)}</text>`;
   });
