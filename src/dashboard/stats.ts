@@ -7,6 +7,7 @@
  */
 import { and, eq, gte, inArray, sql } from "drizzle-orm";
 import { chunk, type Db } from "../db/client";
+import { fromDelivery } from "../db/attempt-packs";
 import { allAttempts as a } from "../db/schema";
 import { idFloor } from "../lib/ids";
 
@@ -24,8 +25,7 @@ export interface HourlySeries {
 const range = (accountId: string, ids: string[], from: number) =>
   and(
     inArray(a.webhookId, ids),
-    gte(a.packLast, idFloor("dlv", from)),
-    gte(a.deliveryId, idFloor("dlv", from)),
+    fromDelivery(a, idFloor("dlv", from)),
     gte(a.startedAt, from),
     eq(a.accountId, accountId),
   );

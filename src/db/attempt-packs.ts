@@ -14,7 +14,7 @@
  * the packs' key: {@link packRange} gives that condition, and every lookup
  * adds it (without it a lookup would unpack the webhook's whole history).
  */
-import { and, gte, lt, lte, type SQL } from "drizzle-orm";
+import { and, eq, gte, inArray, lt, lte, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { idFloor, idTime } from "../lib/ids";
 import type { deliveryAttempts } from "./schema";
@@ -106,8 +106,10 @@ function packRow(values: AttemptValues[], entries: string[]): PackRow {
   };
 }
 
-/** The range columns of `all_attempts` and `packed_attempts`. */
+/** The key and range columns of `all_attempts` and `packed_attempts`. */
 interface Ranged {
+  webhookId: SQLiteColumn;
+  deliveryId: SQLiteColumn;
   packFirst: SQLiteColumn;
   packLast: SQLiteColumn;
 }
@@ -123,4 +125,15 @@ export const lastPackEnd = (id: string): string => idFloor("dlv", idTime(id) + P
  */
 export function packRange(v: Ranged, lo: string, hi: string): SQL {
   return and(gte(v.packLast, lo), lt(v.packLast, lastPackEnd(hi)), lte(v.packFirst, hi))!;
+}
+
+/** The attempts of a webhook's deliveries in `ids` (at least one): the ids, and the packs that may hold them. */
+export function ofDeliveries(v: Ranged, webhookId: string, ids: string[]): SQL {
+  const sorted = [...ids].sort();
+  return and(eq(v.webhookId, webhookId), inArray(v.deliveryId, sorted), packRange(v, sorted[0]!, sorted.at(-1)!))!;
+}
+
+/** The attempts of deliveries at or after `floor`, reading only the packs that end there or later. */
+export function fromDelivery(v: Ranged, floor: string): SQL {
+  return and(gte(v.packLast, floor), gte(v.deliveryId, floor))!;
 }

@@ -13,7 +13,7 @@ import {
 } from "../lib/attempt-storage";
 import { idFloor, parseDeliveryId } from "../lib/ids";
 import type { Db } from "./client";
-import { type AttemptValues, lastPackEnd, packAttempts, packRange } from "./attempt-packs";
+import { type AttemptValues, fromDelivery, lastPackEnd, ofDeliveries, packAttempts } from "./attempt-packs";
 import { accounts, allAttempts, attemptPacks, deliveryAttempts, events, packedAttempts, webhooks } from "./schema";
 
 export type AttemptRow = typeof deliveryAttempts.$inferSelect;
@@ -116,7 +116,7 @@ export async function latestAttemptsOf(db: Db, webhookId: string, ids: string[])
     const rows = await db
       .select({ deliveryId: v.deliveryId, attempt: v.attempt, status: v.status, nextAttemptAt: v.nextAttemptAt })
       .from(v)
-      .where(and(eq(v.webhookId, webhookId), inArray(v.deliveryId, part), packRange(v, part[0]!, part.at(-1)!)))
+      .where(ofDeliveries(v, webhookId, part))
       .orderBy(asc(v.deliveryId), asc(v.attempt));
     for (const r of rows) out.set(r.deliveryId, { attempt: r.attempt, status: r.status, nextAttemptAt: r.nextAttemptAt });
   }
@@ -240,7 +240,7 @@ export async function deliveryAttemptsOf(db: Db, accountId: string, deliveryId: 
   const rows = await db
     .select()
     .from(v)
-    .where(and(eq(v.webhookId, ids.webhookId), eq(v.deliveryId, deliveryId), eq(v.accountId, accountId), packRange(v, deliveryId, deliveryId)))
+    .where(and(ofDeliveries(v, ids.webhookId, [deliveryId]), eq(v.accountId, accountId)))
     .orderBy(asc(v.attempt));
   // One attempt in two packs: a flush whose write committed but reported an error, written again
   // later together with newer records (a different pack). Rare; shown once.
@@ -291,7 +291,7 @@ export async function latestAttempts(db: Db, webhookId: string, limit: number, f
   const packed = and(
     eq(p.webhookId, webhookId),
     f.cursor ? and(gt(p.packLast, f.cursor), gt(p.deliveryId, f.cursor)) : undefined,
-    floor ? and(gte(p.packLast, floor), gte(p.deliveryId, floor)) : undefined,
+    floor ? fromDelivery(p, floor) : undefined,
     f.untilMs !== undefined ? and(lt(p.packFirst, deliveryFloor(f.untilMs)), lt(p.deliveryId, deliveryFloor(f.untilMs))) : undefined,
     f.eventType ? eq(p.eventType, f.eventType) : undefined,
     // An entry is its delivery's latest unless a later attempt (a manual one) has a row.
@@ -311,10 +311,9 @@ export async function latestAttempts(db: Db, webhookId: string, limit: number, f
 /** Attempts of a webhook for events made since `sinceMs` (for stats). */
 export async function attemptsSince(db: Db, webhookId: string, sinceMs: number): Promise<AttemptRow[]> {
   const v = allAttempts;
-  const floor = deliveryFloor(sinceMs);
   return db
     .select()
     .from(v)
-    .where(and(eq(v.webhookId, webhookId), gte(v.packLast, floor), gte(v.deliveryId, floor)))
+    .where(and(eq(v.webhookId, webhookId), fromDelivery(v, deliveryFloor(sinceMs))))
     .orderBy(asc(v.deliveryId), asc(v.attempt));
 }

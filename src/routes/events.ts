@@ -5,7 +5,7 @@ import { and, asc, desc, eq, gte, lt } from "drizzle-orm";
 import { bodyLimit } from "hono/body-limit";
 import type { Db } from "../db/client";
 import { isDispatched, isPending, withOutboxStatus } from "../db/dispatch-receipts";
-import { packRange } from "../db/attempt-packs";
+import { ofDeliveries } from "../db/attempt-packs";
 import { allAttempts, type EventRow, events, webhooks } from "../db/schema";
 import { eventMatchesWebhook, lazyFilterable } from "../dispatch/fan-out";
 import { ApiError, notFound } from "../lib/errors";
@@ -213,15 +213,14 @@ eventsRouter.openapi(getEvent, async (c) => {
   const hooks = await db.select({ id: webhooks.id }).from(webhooks).where(eq(webhooks.accountId, event.accountId)).orderBy(asc(webhooks.id)).limit(MAX_WEBHOOKS_PER_EVENT);
   // Delivery ids are derived from (event, webhook): each lookup is a range of the attempts' key.
   const v = allAttempts;
-  const lookups = hooks.map((h) => {
-    const id = deliveryId(event.id, h.id);
-    return records
+  const lookups = hooks.map((h) =>
+    records
       .select()
       .from(v)
-      .where(and(eq(v.webhookId, h.id), eq(v.deliveryId, id), packRange(v, id, id)))
+      .where(ofDeliveries(v, h.id, [deliveryId(event.id, h.id)]))
       .orderBy(desc(v.attempt))
-      .limit(1);
-  });
+      .limit(1),
+  );
   const found = lookups.length ? await records.batch(lookups as [(typeof lookups)[number], ...typeof lookups]) : [];
   const deliveries = found.flatMap((rows) => rows.slice(0, 1)).map(deliveryToWire);
   return c.json({ ...eventToWire(event), deliveries }, 200);
