@@ -185,7 +185,8 @@ const attemptColumns = () => ({
  * Delivery attempts. A delivery (one event to one webhook) is the sequence of
  * its attempts, and its state is the latest attempt's `status`; there is no
  * separate delivery row to insert and update, so a first-try success writes
- * one row in all. Keyed by (webhook, delivery, attempt), `WITHOUT ROWID`:
+ * at most one row in all (usually a share of one: `attemptPacks` below).
+ * Keyed by (webhook, delivery, attempt), `WITHOUT ROWID`:
  * a webhook's history is a range of the key, and delivery ids embed the
  * webhook id, so one delivery is a range too.
  */
@@ -228,27 +229,26 @@ export const attemptPacks = sqliteTable(
   (t) => [primaryKey({ columns: [t.webhookId, t.lastId, t.id] })],
 );
 
+/** An attempt's columns and the range of the pack it is read from (the views below). */
+const rangedAttemptColumns = () => ({
+  ...attemptColumns(),
+  packFirst: text("pack_first").notNull(),
+  packLast: text("pack_last").notNull(),
+});
+
 /**
  * The attempts in packs, one row per entry, shaped like `delivery_attempts`
  * (a view; created by hand in the migration). `pack_first`/`pack_last` are
  * the pack's range: a query narrows by them to use the packs' key.
  */
-export const packedAttempts = sqliteView("packed_attempts", {
-  ...attemptColumns(),
-  packFirst: text("pack_first").notNull(),
-  packLast: text("pack_last").notNull(),
-}).existing();
+export const packedAttempts = sqliteView("packed_attempts", rangedAttemptColumns()).existing();
 
 /**
  * Every attempt: `delivery_attempts` and the packed ones (a view). In the
  * table's half `pack_first` = `pack_last` = `delivery_id`, so one condition on
  * them bounds both halves by their keys.
  */
-export const allAttempts = sqliteView("all_attempts", {
-  ...attemptColumns(),
-  packFirst: text("pack_first").notNull(),
-  packLast: text("pack_last").notNull(),
-}).existing();
+export const allAttempts = sqliteView("all_attempts", rangedAttemptColumns()).existing();
 
 /**
  * Usage counters per account (or `system`): billable operations, outcomes and
